@@ -1,0 +1,35 @@
+# speech2video: `make demo` and `make test` set up everything they need on a fresh machine.
+PYTHON     ?= python3
+VENV       ?= .venv
+# The CPU wheel of torch; GPU users override, e.g. TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+TORCH_SPEC ?= torch==2.13.0
+BIN        := $(VENV)/bin
+STAMP      := $(VENV)/.installed
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := espeak-ng libespeak-ng1
+
+.PHONY: install system-deps test demo clean
+
+install: $(STAMP)
+
+# Re-runs only when the package metadata changes: a second `make install` installs nothing.
+$(STAMP): setup.cfg pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install $(TORCH_SPEC)
+	$(BIN)/pip install -e ".[dev]"
+	touch $(STAMP)
+
+# Debian packages: espeak-ng (the SynthTalk voices).
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing \
+	  || { echo "error: could not install$$missing (apt-get install$$missing)"; exit 1; }; \
+	fi
+
+test: install system-deps
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

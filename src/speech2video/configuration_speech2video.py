@@ -1,0 +1,107 @@
+"""Speech2VideoConfig: the speech encoder (student) and frame generator hyper-parameters."""
+
+from __future__ import annotations
+
+import math
+
+from transformers import PretrainedConfig, Wav2Vec2Config
+
+# A small wav2vec2: 4 layers of width 256, about 8 M parameters (the paper's "light-weight" student).
+DEFAULT_ENCODER_CONFIG = dict(
+    hidden_size=256,
+    num_hidden_layers=4,
+    num_attention_heads=4,
+    intermediate_size=1024,
+    conv_dim=(256, 256, 256, 256, 256, 256, 256),
+    conv_stride=(5, 2, 2, 2, 2, 2, 2),
+    conv_kernel=(10, 3, 3, 3, 3, 2, 2),
+    num_conv_pos_embeddings=64,
+    num_conv_pos_embedding_groups=16,
+    feat_extract_norm="layer",  # layer norm in the conv front end: padded batches give the same features
+    do_stable_layer_norm=True,
+    apply_spec_augment=False,
+    mask_time_prob=0.0,
+    hidden_dropout=0.0,
+    attention_dropout=0.0,
+    activation_dropout=0.0,
+    feat_proj_dropout=0.0,
+    final_dropout=0.0,
+    layerdrop=0.0,
+    vocab_size=1,  # no CTC head: the student has no vocabulary
+    bos_token_id=None,
+    eos_token_id=None,
+    pad_token_id=None,
+)
+
+# The classes of the FER2013 emotion teacher, in its order.
+DEFAULT_EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+class Speech2VideoConfig(PretrainedConfig):
+    r"""Configuration of a [`Speech2VideoModel`].
+
+    Args:
+        encoder_config (`dict` or `Wav2Vec2Config`): the wav2vec2 speech encoder (student).
+        identity_dim (`int`): size of the identity embedding (the identity teacher's space, 128 for dlib).
+        emotion_labels (`list[str]`): the emotion classes (the emotion teacher's classes, in its order).
+        emotion_embed_dim (`int`): size of the learned emotion embedding given to the generator.
+        content_dim (`int`): size of the per-frame content (lip) features.
+        content_context (`int`): frames of temporal context on each side of a frame for the generator.
+        motion_noise_dim, motion_dim (`int`): the recurrent noise process driving blinks and head motion.
+        style_dim (`int`): size of the per-frame style vector that modulates the decoder.
+        image_size (`int`): output frames are `image_size` x `image_size` (a power of two, >= 8).
+        generator_channels (`list[int]`): decoder channels per resolution from 4x4 up to `image_size`.
+        sampling_rate (`int`): audio rate the encoder expects. fps (`float`): default video frame rate.
+    """
+
+    model_type = "speech2video"
+
+    def __init__(
+        self,
+        encoder_config: dict | Wav2Vec2Config | None = None,
+        identity_dim: int = 128,
+        emotion_labels: list[str] | tuple[str, ...] = DEFAULT_EMOTION_LABELS,
+        emotion_embed_dim: int = 32,
+        content_dim: int = 128,
+        content_context: int = 2,
+        motion_noise_dim: int = 16,
+        motion_dim: int = 16,
+        style_dim: int = 256,
+        image_size: int = 128,
+        generator_channels: list[int] | tuple[int, ...] = (256, 256, 128, 64, 32, 16),
+        sampling_rate: int = 16_000,
+        fps: float = 25.0,
+        **kwargs,
+    ):
+        encoder_config = DEFAULT_ENCODER_CONFIG if encoder_config is None else encoder_config
+        if isinstance(encoder_config, dict):
+            # a partial dict overrides the defaults; a saved config.json holds every key
+            merged = {**DEFAULT_ENCODER_CONFIG, **encoder_config}
+            encoder_config = Wav2Vec2Config(**{k: v for k, v in merged.items() if k != "model_type"})
+        self.encoder_config = encoder_config
+        self.identity_dim = identity_dim
+        self.emotion_labels = list(emotion_labels)
+        self.emotion_embed_dim = emotion_embed_dim
+        self.content_dim = content_dim
+        self.content_context = content_context
+        self.motion_noise_dim = motion_noise_dim
+        self.motion_dim = motion_dim
+        self.style_dim = style_dim
+        self.image_size = image_size
+        self.generator_channels = list(generator_channels)
+        self.sampling_rate = sampling_rate
+        self.fps = fps
+        super().__init__(**kwargs)
+        levels = math.log2(image_size) - 1  # resolutions 4, 8, ..., image_size
+        if image_size < 8 or not levels.is_integer() or len(self.generator_channels) != int(levels):
+            raise ValueError(
+                f"image_size must be a power of two >= 8 with one generator channel count per resolution "
+                f"from 4 to image_size ({levels:g} values); got image_size={image_size}, "
+                f"generator_channels={self.generator_channels}"
+            )
+        if len(set(self.emotion_labels)) != len(self.emotion_labels) or not self.emotion_labels:
+            raise ValueError(f"emotion_labels must be distinct names, got {self.emotion_labels}")
+
+    @property
+    def num_emotions(self) -> int:
+        return len(self.emotion_labels)

@@ -1,0 +1,307 @@
+"""Speech2Video: a wav2vec2 speech encoder (the distilled student) and a style-modulated frame generator.
+
+    audio (B, L) at 16 kHz
+      -> SpeechEncoder: Wav2Vec2Model -> hidden (B, N, H) at 50 Hz
+           attentive statistics pooling -> identity_embeds (B, D)      (identity teacher's space)
+           attentive statistics pooling -> emotion_logits  (B, E)      (emotion teacher's classes)
+           per-frame projection, resampled to the video fps -> content_features (B, T, C)
+      -> MotionProcess: seeded Gaussian noise -> GRU -> motion (B, T, M)  (blinks, head motion)
+      -> FrameGenerator: [content_t with +-k frames of context, identity, emotion, motion_t] -> style_t
+           -> AdaIN-modulated up-convolutions from 4x4 to image_size -> frames (B, T, 3, S, S) in [0, 1]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoConfig, AutoModel, PreTrainedModel, Wav2Vec2Model
+from transformers.utils import ModelOutput
+
+from .checkpoints import resolve_model_path
+from .configuration_speech2video import Speech2VideoConfig
+
+
+def num_video_frames(num_samples, sampling_rate: int, fps: float):
+    """Frames covering `num_samples` of audio: round(duration * fps), at least 1 (ints or a LongTensor)."""
+    if isinstance(num_samples, torch.Tensor):
+        return torch.round(num_samples.double() * fps / sampling_rate).long().clamp_min(1)
+    return max(1, round(num_samples * fps / sampling_rate))
+
+
+@dataclass
+class SpeechEncoderOutput(ModelOutput):
+    """What the student infers from speech.
+
+    identity_embeds (B, identity_dim); emotion_logits (B, num_emotions);
+    content_features (B, T, content_dim) at the video frame rate; frame_mask (B, T) bool, False on padding.
+    """
+
+    identity_embeds: torch.Tensor | None = None
+    emotion_logits: torch.Tensor | None = None
+    content_features: torch.Tensor | None = None
+    frame_mask: torch.Tensor | None = None
+
+
+@dataclass
+class Speech2VideoModelOutput(ModelOutput):
+    """frames (B, T, 3, S, S) in [0, 1], plus the intermediate features that produced them
+    (identity_embeds (B, D), emotion_logits (B, E), content_features (B, T, C), motion (B, T, M), frame_mask (B, T))."""
+
+    frames: torch.Tensor | None = None
+    identity_embeds: torch.Tensor | None = None
+    emotion_logits: torch.Tensor | None = None
+    content_features: torch.Tensor | None = None
+    motion: torch.Tensor | None = None
+    frame_mask: torch.Tensor | None = None
+
+
+class AttentiveStatisticsPooling(nn.Module):
+    """Attention-weighted mean and standard deviation over time, projected: (B, N, H) -> (B, out)."""
+
+    def __init__(self, hidden_size: int, output_size: int, attention_size: int = 128):
+        super().__init__()
+        self.attention = nn.Sequential(nn.Linear(hidden_size, attention_size), nn.Tanh(), nn.Linear(attention_size, 1))
+        self.projection = nn.Linear(2 * hidden_size, output_size)
+
+    def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        scores = self.attention(hidden_states).squeeze(-1).masked_fill(~mask, float("-inf"))
+        weights = scores.softmax(dim=-1).unsqueeze(-1)
+        mean = (weights * hidden_states).sum(dim=1)
+        variance = (weights * hidden_states.square()).sum(dim=1) - mean.square()
+        return self.projection(torch.cat([mean, variance.clamp_min(1e-6).sqrt()], dim=-1))
+
+
+class SpeechEncoder(nn.Module):
+    """The student: wav2vec2 + identity, emotion and per-frame content heads."""
+
+    def __init__(self, config: Speech2VideoConfig):
+        super().__init__()
+        hidden_size = config.encoder_config.hidden_size
+        self.wav2vec2 = Wav2Vec2Model(config.encoder_config)
+        self.identity_head = AttentiveStatisticsPooling(hidden_size, config.identity_dim)
+        self.emotion_head = AttentiveStatisticsPooling(hidden_size, config.num_emotions)
+        self.content_head = nn.Sequential(nn.LayerNorm(hidden_size), nn.Linear(hidden_size, config.content_dim))
+
+    def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor, num_frames: torch.Tensor) -> SpeechEncoderOutput:
+        """input_values (B, L) normalised audio, attention_mask (B, L), num_frames (B,) -> SpeechEncoderOutput."""
+        hidden = self.wav2vec2(input_values, attention_mask=attention_mask).last_hidden_state  # (B, N, H)
+        feature_mask = self.wav2vec2._get_feature_vector_attention_mask(hidden.shape[1], attention_mask).bool()
+        content = self.content_head(hidden)  # (B, N, C) at 50 Hz
+        content_features, frame_mask = resample_to_frames(content, feature_mask.sum(dim=1), num_frames)
+        return SpeechEncoderOutput(
+            identity_embeds=self.identity_head(hidden, feature_mask),
+            emotion_logits=self.emotion_head(hidden, feature_mask),
+            content_features=content_features,
+            frame_mask=frame_mask,
+        )
+
+
+def resample_to_frames(features: torch.Tensor, lengths: torch.Tensor, num_frames: torch.Tensor):
+    """Linearly resample each item's valid features (B, N, C) to its video frame count, centre to centre.
+
+    Returns (B, max(num_frames), C) padded with zeros, and the (B, T) mask of real frames.
+    """
+    total = int(num_frames.max())
+    output = features.new_zeros(features.shape[0], total, features.shape[-1])
+    for i, (length, frames) in enumerate(zip(lengths.tolist(), num_frames.tolist())):
+        valid = features[i, : max(length, 1)].transpose(0, 1)[None]  # (1, C, N_i)
+        output[i, :frames] = F.interpolate(valid, size=frames, mode="linear", align_corners=False)[0].transpose(0, 1)
+    frame_mask = torch.arange(total, device=features.device)[None] < num_frames[:, None].to(features.device)
+    return output, frame_mask
+
+
+class MotionProcess(nn.Module):
+    """Spontaneous motion: seeded Gaussian noise (B, T, noise_dim) -> GRU -> motion codes (B, T, motion_dim)."""
+
+    def __init__(self, noise_dim: int, motion_dim: int):
+        super().__init__()
+        self.gru = nn.GRU(noise_dim, motion_dim, batch_first=True)
+        self.projection = nn.Linear(motion_dim, motion_dim)
+
+    def forward(self, noise: torch.Tensor, state: torch.Tensor | None = None):
+        """Returns motion (B, T, motion_dim) and the GRU state (1, B, motion_dim) to continue a stream."""
+        hidden, state = self.gru(noise, state)
+        return self.projection(hidden), state
+
+
+class AdaptiveInstanceNorm(nn.Module):
+    """Instance norm whose per-channel scale and shift come from the style vector."""
+
+    def __init__(self, channels: int, style_dim: int):
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(channels)
+        self.affine = nn.Linear(style_dim, 2 * channels)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.affine(style)[:, :, None, None].chunk(2, dim=1)
+        return self.norm(x) * (1 + scale) + shift
+
+
+class UpBlock(nn.Module):
+    """x2 nearest upsampling, then twice (3x3 conv -> AdaIN(style) -> LeakyReLU)."""
+
+    def __init__(self, in_channels: int, out_channels: int, style_dim: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.norm1 = AdaptiveInstanceNorm(out_channels, style_dim)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.norm2 = AdaptiveInstanceNorm(out_channels, style_dim)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, scale_factor=2, mode="nearest")
+        x = F.leaky_relu(self.norm1(self.conv1(x), style), 0.2)
+        return F.leaky_relu(self.norm2(self.conv2(x), style), 0.2)
+
+
+class FrameGenerator(nn.Module):
+    """Per-frame style from [content with context, identity, emotion, motion], then a modulated decoder."""
+
+    def __init__(self, config: Speech2VideoConfig):
+        super().__init__()
+        channels = config.generator_channels
+        self.emotion_embedding = nn.Linear(config.num_emotions, config.emotion_embed_dim, bias=False)
+        self.content_context = nn.Conv1d(
+            config.content_dim, config.content_dim, 2 * config.content_context + 1, padding=config.content_context
+        )
+        condition_dim = config.content_dim + config.identity_dim + config.emotion_embed_dim + config.motion_dim
+        self.mapping = nn.Sequential(
+            nn.Linear(condition_dim, config.style_dim), nn.LeakyReLU(0.2),
+            nn.Linear(config.style_dim, config.style_dim), nn.LeakyReLU(0.2),
+        )
+        self.input = nn.Linear(config.style_dim, channels[0] * 16)
+        self.input_norm = AdaptiveInstanceNorm(channels[0], config.style_dim)
+        self.blocks = nn.ModuleList(UpBlock(c_in, c_out, config.style_dim) for c_in, c_out in zip(channels, channels[1:]))
+        self.to_rgb = nn.Conv2d(channels[-1], 3, 1)
+
+    def styles(self, content: torch.Tensor, identity: torch.Tensor, emotion_probs: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
+        """content (B, T, C), identity (B, D), emotion_probs (B, E), motion (B, T, M) -> styles (B, T, style_dim)."""
+        num_frames = content.shape[1]
+        content = self.content_context(content.transpose(1, 2)).transpose(1, 2)
+        utterance = torch.cat([identity, self.emotion_embedding(emotion_probs)], dim=-1)
+        condition = torch.cat([content, utterance[:, None].expand(-1, num_frames, -1), motion], dim=-1)
+        return self.mapping(condition)
+
+    def decode(self, styles: torch.Tensor) -> torch.Tensor:
+        """styles (N, style_dim) -> frames (N, 3, S, S) in [0, 1]."""
+        x = self.input(styles).view(styles.shape[0], -1, 4, 4)
+        x = F.leaky_relu(self.input_norm(x, styles), 0.2)
+        for block in self.blocks:
+            x = block(x, styles)
+        return (torch.tanh(self.to_rgb(x)) + 1) / 2
+
+
+MOTION_NOISE_BLOCK = 256  # frames of motion noise drawn at a time
+
+
+def _noise_blocks(generator, first_block: int, last_block: int, dim: int) -> torch.Tensor:
+    """Noise blocks first..last of a seeded stream, shape ((last - first + 1) * MOTION_NOISE_BLOCK, dim)."""
+    blocks = [torch.randn(MOTION_NOISE_BLOCK, dim, generator=generator) for _ in range(last_block + 1)]
+    return torch.cat(blocks[first_block:])
+
+
+class Speech2VideoPreTrainedModel(PreTrainedModel):
+    config_class = Speech2VideoConfig
+    base_model_prefix = "speech2video"
+    main_input_name = "input_values"
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path=None, *args, **kwargs):
+        """Load an embedded checkpoint by name (default: the package's default), a local folder or a Hub id.
+
+        Only safetensors weights are loaded; a bad folder raises `CheckpointError` saying what is wrong.
+        """
+        kwargs["use_safetensors"] = True
+        return super().from_pretrained(resolve_model_path(pretrained_model_name_or_path), *args, **kwargs)
+
+
+class Speech2VideoModel(Speech2VideoPreTrainedModel):
+    """Speech in, talking-face frames out: `SpeechEncoder` -> `MotionProcess` -> `FrameGenerator`."""
+
+    def __init__(self, config: Speech2VideoConfig):
+        super().__init__(config)
+        self.encoder = SpeechEncoder(config)
+        self.motion = MotionProcess(config.motion_noise_dim, config.motion_dim)
+        self.generator = FrameGenerator(config)
+        self.post_init()
+
+    def encode_speech(self, input_values, attention_mask=None, num_frames=None) -> SpeechEncoderOutput:
+        """Run the student. num_frames (B,) defaults to round(duration x config.fps) per item."""
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_values, dtype=torch.long)
+        if num_frames is None:
+            num_frames = num_video_frames(attention_mask.sum(dim=1), self.config.sampling_rate, self.config.fps)
+        return self.encoder(input_values, attention_mask, torch.as_tensor(num_frames).reshape(-1))
+
+    def sample_motion(self, batch_size: int, num_frames: int, generator=None, state=None, start_frame: int = 0):
+        """Motion codes (B, T, M) and the GRU state, from seeded noise.
+
+        `generator` is a torch.Generator or one per item. Noise is drawn in fixed blocks of
+        `MOTION_NOISE_BLOCK` frames, so a given seed gives the same motion for any length or chunking
+        (pass the previous `state` and `start_frame` to continue a stream).
+        """
+        generators = generator if isinstance(generator, (list, tuple)) else [generator] * batch_size
+        if len(generators) != batch_size:
+            raise ValueError(f"got {len(generators)} generators for a batch of {batch_size}")
+        first_block = start_frame // MOTION_NOISE_BLOCK
+        last_block = (start_frame + num_frames - 1) // MOTION_NOISE_BLOCK
+        offset = start_frame - first_block * MOTION_NOISE_BLOCK
+        noise = torch.stack([
+            _noise_blocks(g, first_block, last_block, self.config.motion_noise_dim)[offset : offset + num_frames]
+            for g in generators
+        ]).to(self.device, self.dtype)
+        return self.motion(noise, state)
+
+    def emotion_probs(self, emotion_logits: torch.Tensor, emotion=None) -> torch.Tensor:
+        """Softmax of the inferred logits, or one-hot of `emotion` (a label name, an index, or (B,) indices)."""
+        if emotion is None:
+            return emotion_logits.softmax(dim=-1)
+        if isinstance(emotion, str):
+            emotion = self.config.emotion_labels.index(emotion)
+        index = torch.as_tensor(emotion, device=emotion_logits.device).expand(emotion_logits.shape[0])
+        return F.one_hot(index, self.config.num_emotions).to(emotion_logits.dtype)
+
+    def forward(
+        self,
+        input_values: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        num_frames: torch.Tensor | None = None,
+        emotion=None,
+        identity_embeds: torch.Tensor | None = None,
+        motion: torch.Tensor | None = None,
+        generator=None,
+        return_dict: bool | None = None,
+    ) -> Speech2VideoModelOutput | tuple:
+        """Generate frames from speech.
+
+        Args:
+            input_values (B, L): normalised 16 kHz audio; attention_mask (B, L): 1 on real samples.
+            num_frames (B,): frames per item (default: duration x fps).
+            emotion: override of the inferred emotion (label name or class index).
+            identity_embeds (B, D): override of the inferred identity (the static-image baseline).
+            motion (B, T, M): precomputed motion codes; otherwise sampled with `generator`.
+        """
+        speech = self.encode_speech(input_values, attention_mask, num_frames)
+        batch_size, total_frames = speech.content_features.shape[:2]
+        identity = speech.identity_embeds if identity_embeds is None else identity_embeds
+        if motion is None:
+            motion, _ = self.sample_motion(batch_size, total_frames, generator)
+        styles = self.generator.styles(
+            speech.content_features, identity, self.emotion_probs(speech.emotion_logits, emotion), motion
+        )
+        frames = self.generator.decode(styles.flatten(0, 1)).unflatten(0, (batch_size, total_frames))
+        output = Speech2VideoModelOutput(
+            frames=frames,
+            identity_embeds=speech.identity_embeds,
+            emotion_logits=speech.emotion_logits,
+            content_features=speech.content_features,
+            motion=motion,
+            frame_mask=speech.frame_mask,
+        )
+        return output if return_dict is not False else output.to_tuple()
+
+
+AutoConfig.register(Speech2VideoConfig.model_type, Speech2VideoConfig, exist_ok=True)
+AutoModel.register(Speech2VideoConfig, Speech2VideoModel, exist_ok=True)

@@ -1,0 +1,179 @@
+"""Speech2VideoPipeline: the `speech-to-video` task.
+
+    pipe = pipeline("speech-to-video", model=path)      # after `import speech2video`
+    video = pipe("speech.wav", seed=0)                   # -> Speech2VideoOutput
+    video.save("talking_face.mp4")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import Pipeline, Wav2Vec2FeatureExtractor
+from transformers.pipelines import PIPELINE_REGISTRY
+
+from .audio import load_audio
+from .errors import AudioError, Speech2VideoError
+from .modeling_speech2video import Speech2VideoModel, num_video_frames
+from .video import write_video
+
+MAX_FPS = 60.0
+
+
+@dataclass
+class Speech2VideoOutput:
+    """A generated talking-face video.
+
+    frames (T, H, W, 3) uint8; fps; audio (num_samples,) float32 mono at `sampling_rate` (the input speech);
+    emotion_probs {label: probability} and identity_embedding (D,) as inferred from the voice.
+    """
+
+    frames: np.ndarray = field(repr=False)
+    fps: float
+    audio: np.ndarray = field(repr=False)
+    sampling_rate: int
+    emotion_probs: dict[str, float]
+    identity_embedding: np.ndarray = field(repr=False)
+
+    @property
+    def emotion(self) -> str:
+        """The most probable (or the overriding) emotion."""
+        return max(self.emotion_probs, key=self.emotion_probs.get)
+
+    @property
+    def duration(self) -> float:
+        return len(self.frames) / self.fps
+
+    def save(self, path, overwrite: bool = False):
+        """Write an mp4 (H.264 + AAC, the input speech muxed in); refuses to replace a file unless `overwrite`."""
+        return write_video(path, self.frames, self.fps, self.audio, self.sampling_rate, overwrite=overwrite)
+
+
+class Speech2VideoPipeline(Pipeline):
+    """Speech in (a path, file bytes, or an array with `sampling_rate`), talking-face video out.
+
+    Call options:
+        sampling_rate (`int`): rate of an array input (files carry their own).
+        emotion (`str`): override the emotion inferred from the voice, one of `model.config.emotion_labels`.
+        seed (`int`): seed of the spontaneous motion (blinks, head motion): same seed, same video.
+        fps (`float`): frame rate of the output (default `model.config.fps`).
+        frame_batch_size (`int`): frames rendered at a time (memory vs speed).
+        batch_size (`int`): with a list of inputs, how many go through the encoder together.
+    """
+
+    _load_tokenizer = False
+    _load_feature_extractor = False
+    _load_image_processor = False
+    _load_processor = False
+
+    def __init__(self, model: Speech2VideoModel, feature_extractor=None, **kwargs):
+        if feature_extractor is None:
+            feature_extractor = Wav2Vec2FeatureExtractor(
+                sampling_rate=model.config.sampling_rate, do_normalize=True, return_attention_mask=True
+            )
+        super().__init__(model=model, feature_extractor=feature_extractor, **kwargs)
+        self.progress_bar_config = {"disable": True}
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path=None, **kwargs) -> Speech2VideoPipeline:
+        """Build the pipeline from an embedded checkpoint name (default: the package default) or a folder."""
+        model_kwargs = {k: kwargs.pop(k) for k in ("dtype", "revision", "local_files_only") if k in kwargs}
+        model = Speech2VideoModel.from_pretrained(pretrained_model_name_or_path, **model_kwargs)
+        return cls(model=model.eval(), task="speech-to-video", **kwargs)
+
+    def set_progress_bar_config(self, **kwargs) -> None:
+        """Options for the tqdm bar over rendered frames, e.g. `disable=False` to show it."""
+        self.progress_bar_config = kwargs
+
+    def _sanitize_parameters(self, sampling_rate=None, emotion=None, seed=None, fps=None, frame_batch_size=None):
+        fps = float(self.model.config.fps if fps is None else fps)
+        if not 0 < fps <= MAX_FPS:
+            raise Speech2VideoError(f"fps must be in (0, {MAX_FPS:g}], got {fps}")
+        if emotion is not None:
+            emotion = self._emotion_index(emotion)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise Speech2VideoError(f"seed must be an integer, got {seed!r}")
+        if frame_batch_size is not None and (not isinstance(frame_batch_size, int) or frame_batch_size < 1):
+            raise Speech2VideoError(f"frame_batch_size must be a positive integer, got {frame_batch_size!r}")
+        preprocess = {"sampling_rate": sampling_rate, "fps": fps}
+        forward = {"emotion": emotion, "seed": seed, "frame_batch_size": frame_batch_size or 64}
+        return preprocess, forward, {"fps": fps}
+
+    def _emotion_index(self, emotion) -> int:
+        labels = self.model.config.emotion_labels
+        if isinstance(emotion, str) and emotion.lower() in labels:
+            return labels.index(emotion.lower())
+        raise Speech2VideoError(f"unknown emotion {emotion!r}; this model knows: {', '.join(labels)}")
+
+    def preprocess(self, inputs, sampling_rate=None, fps=25.0):
+        rate = self.model.config.sampling_rate
+        audio = load_audio(inputs, sampling_rate=sampling_rate, target_rate=rate)
+        if len(audio) < rate / fps:
+            raise AudioError(
+                f"the audio is {1000 * len(audio) / rate:.1f} ms long; at least one video frame "
+                f"({1000 / fps:.0f} ms) is needed"
+            )
+        features = self.feature_extractor(audio, sampling_rate=rate, return_tensors="pt", return_attention_mask=True)
+        return {
+            "input_values": features.input_values,
+            "attention_mask": features.attention_mask,
+            "num_frames": torch.tensor([num_video_frames(len(audio), rate, fps)]),
+            "audio": [audio],
+        }
+
+    def _forward(self, model_inputs, emotion=None, seed=None, frame_batch_size=64):
+        model = self.model
+        speech = model.encode_speech(
+            model_inputs["input_values"], model_inputs["attention_mask"], model_inputs["num_frames"]
+        )
+        batch_size, total_frames = speech.content_features.shape[:2]
+        generators = [
+            torch.Generator().manual_seed(seed) if seed is not None else torch.Generator().manual_seed(
+                int(torch.randint(2**62, ()))
+            )
+            for _ in range(batch_size)
+        ]
+        motion, _ = model.sample_motion(batch_size, total_frames, generators)
+        emotion_probs = model.emotion_probs(speech.emotion_logits, emotion)
+        styles = model.generator.styles(speech.content_features, speech.identity_embeds, emotion_probs, motion)
+        frames = torch.empty(batch_size * total_frames, *_frame_shape(model.config), dtype=torch.uint8)
+        flat_styles = styles.flatten(0, 1)
+        with tqdm(total=len(flat_styles), **{"desc": "rendering", "unit": "frame", **self.progress_bar_config}) as bar:
+            for start in range(0, len(flat_styles), frame_batch_size):
+                chunk = model.generator.decode(flat_styles[start : start + frame_batch_size])
+                frames[start : start + len(chunk)] = chunk.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+                bar.update(len(chunk))
+        audio = model_inputs["audio"]
+        return {
+            "frames": frames.unflatten(0, (batch_size, total_frames)),
+            "num_frames": model_inputs["num_frames"],
+            "emotion_probs": emotion_probs,
+            "identity_embeds": speech.identity_embeds,
+            "audio": audio if isinstance(audio[0], np.ndarray) else [a[0] for a in audio],
+        }
+
+    def postprocess(self, model_outputs, fps=25.0) -> Speech2VideoOutput:
+        num_frames = int(model_outputs["num_frames"][0])
+        labels = self.model.config.emotion_labels
+        probs = model_outputs["emotion_probs"][0].float().tolist()
+        return Speech2VideoOutput(
+            frames=model_outputs["frames"][0, :num_frames].numpy(),
+            fps=fps,
+            audio=np.asarray(model_outputs["audio"][0]).reshape(-1),
+            sampling_rate=self.model.config.sampling_rate,
+            emotion_probs=dict(zip(labels, probs)),
+            identity_embedding=model_outputs["identity_embeds"][0].float().numpy(),
+        )
+
+
+def _frame_shape(config) -> tuple[int, int, int]:
+    return config.image_size, config.image_size, 3
+
+
+if "speech-to-video" not in PIPELINE_REGISTRY.get_supported_tasks():
+    PIPELINE_REGISTRY.register_pipeline(
+        "speech-to-video", pipeline_class=Speech2VideoPipeline, pt_model=Speech2VideoModel, type="multimodal"
+    )

@@ -1,0 +1,128 @@
+import json
+
+import pytest
+import torch
+
+from conftest import tiny_config
+from speech2video import CheckpointError, Speech2VideoConfig, Speech2VideoModel
+
+
+def _generate(model, audio, seed=0, **kwargs):
+    with torch.no_grad():
+        return model(audio, generator=torch.Generator().manual_seed(seed), **kwargs)
+
+
+def test_output_shapes_and_ranges():
+    model = Speech2VideoModel(tiny_config()).eval()
+    output = _generate(model, torch.randn(2, 16_000))
+    assert output.frames.shape == (2, 25, 3, 32, 32)
+    assert output.frames.min() >= 0 and output.frames.max() <= 1
+    assert output.identity_embeds.shape == (2, 8)
+    assert output.emotion_logits.shape == (2, 7)
+    assert output.content_features.shape == (2, 25, 16)
+    assert output.motion.shape == (2, 25, 4)
+
+
+def test_save_load_round_trip_gives_identical_outputs(tmp_path):
+    model = Speech2VideoModel(tiny_config()).eval()
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file()
+    reloaded = Speech2VideoModel.from_pretrained(tmp_path).eval()
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, reloaded.state_dict()[name]), name
+    audio = torch.randn(1, 12_000)
+    torch.testing.assert_close(_generate(model, audio).frames, _generate(reloaded, audio).frames, rtol=0, atol=1e-6)
+
+
+def test_auto_classes_know_the_model(tmp_path):
+    from transformers import AutoConfig, AutoModel
+
+    Speech2VideoModel(tiny_config()).save_pretrained(tmp_path)
+    assert isinstance(AutoConfig.from_pretrained(tmp_path), Speech2VideoConfig)
+    assert isinstance(AutoModel.from_pretrained(tmp_path), Speech2VideoModel)
+
+
+def test_padded_batch_matches_single_items():
+    model = Speech2VideoModel(tiny_config()).eval()
+    audio = torch.randn(2, 16_000)
+    audio[1, 8_000:] = 0
+    mask = torch.ones_like(audio, dtype=torch.long)
+    mask[1, 8_000:] = 0
+    generators = [torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)]
+    with torch.no_grad():
+        batch = model(audio, attention_mask=mask, generator=generators)
+    single = _generate(model, audio[1:, :8_000])
+    assert batch.frame_mask.sum(dim=1).tolist() == [25, 12]
+    torch.testing.assert_close(batch.frames[1, :12], single.frames[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(batch.identity_embeds[1], single.identity_embeds[0], atol=1e-5, rtol=0)
+
+
+def test_seed_controls_motion_and_motion_continues_across_chunks():
+    model = Speech2VideoModel(tiny_config()).eval()
+    audio = torch.randn(1, 16_000)
+    torch.testing.assert_close(_generate(model, audio, seed=3).frames, _generate(model, audio, seed=3).frames)
+    assert not torch.allclose(_generate(model, audio, seed=3).motion, _generate(model, audio, seed=4).motion)
+    with torch.no_grad():
+        whole, _ = model.sample_motion(1, 600, torch.Generator().manual_seed(5))
+        first, state = model.sample_motion(1, 300, torch.Generator().manual_seed(5))
+        second, _ = model.sample_motion(1, 300, torch.Generator().manual_seed(5), state=state, start_frame=300)
+    torch.testing.assert_close(whole, torch.cat([first, second], dim=1))
+
+
+def test_emotion_and_identity_overrides_change_the_frames():
+    model = Speech2VideoModel(tiny_config()).eval()
+    audio = torch.randn(1, 16_000)
+    base = _generate(model, audio)
+    angry = _generate(model, audio, emotion="angry")
+    other_identity = _generate(model, audio, identity_embeds=torch.randn(1, 8))
+    assert not torch.allclose(base.frames, angry.frames)
+    assert not torch.allclose(base.frames, other_identity.frames)
+
+
+@pytest.mark.parametrize("kwargs", [dict(image_size=48), dict(image_size=32, generator_channels=(8, 8)), dict(emotion_labels=["a", "a"])])
+def test_invalid_configs_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        tiny_config(**kwargs)
+
+
+def test_partial_encoder_config_keeps_the_other_defaults():
+    config = Speech2VideoConfig(encoder_config={"num_hidden_layers": 2})
+    assert config.encoder_config.num_hidden_layers == 2
+    assert config.encoder_config.feat_extract_norm == "layer"
+
+
+def _saved(tmp_path):
+    Speech2VideoModel(tiny_config()).save_pretrained(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        (lambda d: (d / "config.json").unlink(), "no config.json"),
+        (lambda d: (d / "config.json").write_text("{not json"), "not valid JSON"),
+        (lambda d: (d / "model.safetensors").unlink(), "no model.safetensors"),
+        (lambda d: _truncate(d / "model.safetensors"), "truncated or damaged"),
+        (lambda d: (d / "model.safetensors").write_bytes(b"\xff" * 64), "not a valid safetensors"),
+        (lambda d: (d / "model.safetensors").rename(d / "pytorch_model.bin"), "pickle weights only"),
+    ],
+    ids=["no-config", "bad-config", "no-weights", "truncated-weights", "garbage-weights", "pickle-only"],
+)
+def test_damaged_model_folders_raise_checkpoint_error(tmp_path, damage, message):
+    folder = _saved(tmp_path)
+    damage(folder)
+    with pytest.raises(CheckpointError, match=message):
+        Speech2VideoModel.from_pretrained(folder)
+
+
+def test_missing_folder_and_file_path_raise_checkpoint_error(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        Speech2VideoModel.from_pretrained(tmp_path / "nothing-here")
+    (tmp_path / "config.json").write_text(json.dumps({}))
+    with pytest.raises(CheckpointError, match="got a file"):
+        Speech2VideoModel.from_pretrained(tmp_path / "config.json")
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
