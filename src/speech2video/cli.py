@@ -19,6 +19,16 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--fps", type=float, default=None, help="output frame rate (default: the model's)")
     generate.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     generate.set_defaults(run=run_generate)
+
+    synthtalk = commands.add_parser("synthtalk", help="generate the SynthTalk corpus (needs espeak-ng)")
+    synthtalk.add_argument("output_dir", help="folder for the datasets.DatasetDict (save_to_disk)")
+    synthtalk.add_argument("--num-clips", type=int, default=2000, help="clips over all splits (default 2000)")
+    synthtalk.add_argument("--num-speakers", type=int, default=None, help="speakers over all splits (default clips / 4)")
+    synthtalk.add_argument("--image-size", type=int, default=128, help="face frame size in pixels (default 128)")
+    synthtalk.add_argument("--seed", type=int, default=0, help="corpus seed: same seed, byte-identical corpus")
+    synthtalk.add_argument("--num-proc", type=int, default=None, help="worker processes (default: all cores)")
+    synthtalk.add_argument("--overwrite", action="store_true", help="replace a non-empty OUTPUT_DIR")
+    synthtalk.set_defaults(run=run_synthtalk)
     return parser
 
 
@@ -36,6 +46,20 @@ def run_generate(args) -> None:
     video = pipe(args.input, emotion=args.emotion, seed=args.seed, fps=args.fps)
     path = video.save(args.output, overwrite=args.overwrite)
     print(f"wrote {path} ({len(video.frames)} frames, {video.duration:.2f} s, emotion: {video.emotion})")
+
+
+def run_synthtalk(args) -> None:
+    import time
+
+    from .data.synthtalk import build_corpus
+
+    start = time.perf_counter()
+    corpus = build_corpus(args.output_dir, num_clips=args.num_clips, num_speakers=args.num_speakers,
+                          image_size=args.image_size, seed=args.seed, num_proc=args.num_proc, overwrite=args.overwrite)
+    seconds = time.perf_counter() - start
+    clips = sum(len(split) for split in corpus.values())
+    print(f"wrote {clips} clips to {args.output_dir} in {seconds:.1f} s ({clips / seconds:.1f} clips/s): "
+          + ", ".join(f"{name} {len(split)}" for name, split in corpus.items()))
 
 
 def main(argv: list[str] | None = None) -> int:

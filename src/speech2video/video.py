@@ -38,12 +38,13 @@ class VideoWriter:
     """
 
     def __init__(self, path, fps: float, audio: np.ndarray | None = None, sampling_rate: int = 16_000,
-                 overwrite: bool = False, crf: int = 18):
+                 overwrite: bool = False, crf: int = 18, threads: int = 0):
         self.path = check_output_path(path, overwrite)
         self.fps = Fraction(fps).limit_denominator(1001)
         self.audio = None if audio is None else np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
         self.sampling_rate = sampling_rate
         self.crf = crf
+        self.threads = threads  # x264 threads, 0 = automatic
         self.frames_written = 0
         self._audio_written = 0
         self._container = None
@@ -80,7 +81,7 @@ class VideoWriter:
         self._video = self._container.add_stream("libx264", rate=self.fps)
         self._video.height, self._video.width = height + height % 2, width + width % 2
         self._video.pix_fmt = "yuv420p"
-        self._video.options = {"crf": str(self.crf), "preset": "veryfast"}
+        self._video.options = {"crf": str(self.crf), "preset": "veryfast", "threads": str(self.threads)}
         if self.audio is not None:
             self._audio = self._container.add_stream("aac", rate=self.sampling_rate, layout="mono")
 
@@ -119,6 +120,15 @@ def write_video(path, frames: np.ndarray, fps: float, audio: np.ndarray | None =
     with VideoWriter(path, fps, audio, sampling_rate, overwrite) as writer:
         writer.write(frames)
     return writer.path
+
+
+def encode_mp4(frames: np.ndarray, fps: float, crf: int = 18) -> bytes:
+    """H.264 mp4 bytes of `frames` (T, H, W, 3) uint8, single-threaded (deterministic, for corpus workers)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "clip.mp4"
+        with VideoWriter(path, fps, crf=crf, threads=1) as writer:
+            writer.write(frames)
+        return path.read_bytes()
 
 
 def read_video(source: str | os.PathLike | bytes) -> tuple[np.ndarray, float]:

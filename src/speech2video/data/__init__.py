@@ -1,0 +1,1 @@
+"""Corpora: SynthTalk (procedural, with ground truth) and real talking-face videos, in one shared schema."""

@@ -1,0 +1,126 @@
+"""SynthTalk: determinism, splits, timing ground truth, lip closure, audio-mouth sync, emotion cues."""
+
+import numpy as np
+import pytest
+
+from speech2video.data.synthtalk import EMOTIONS, Speaker, build_corpus, make_clip
+from speech2video.data.synthtalk.animation import closure_intervals
+from speech2video.data.synthtalk.face import FaceLook
+from speech2video.data.synthtalk.sentences import is_test_sentence, sentence_pool
+from speech2video.data.schema import decode_audio, decode_frames
+
+SENTENCE = "Please bring my brown bag to the big meeting by the bay."
+MOUTH_INTERIOR = np.array([71, 15, 20])  # the renderer's mouth-cavity colour
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return build_corpus(tmp_path_factory.mktemp("synthtalk") / "corpus", num_clips=20, num_speakers=10,
+                        image_size=64, seed=1, num_proc=2)
+
+
+def test_same_seed_gives_byte_identical_clips(tmp_path, corpus):
+    again = build_corpus(tmp_path / "again", num_clips=20, num_speakers=10, image_size=64, seed=1, num_proc=1)
+    for split in corpus:
+        assert corpus[split]["audio"] == again[split]["audio"]
+        assert corpus[split]["video"] == again[split]["video"]
+
+
+def test_splits_have_disjoint_speakers_and_train_test_disjoint_sentences(corpus):
+    speakers = {split: set(corpus[split]["speaker_id"]) for split in corpus}
+    assert not speakers["train"] & speakers["test"] and not speakers["train"] & speakers["validation"]
+    assert not speakers["validation"] & speakers["test"]
+    assert not set(corpus["train"]["text"]) & set(corpus["test"]["text"])
+    assert not set(sentence_pool("train", 500)) & set(sentence_pool("test", 100))
+    assert all(is_test_sentence(s) for s in sentence_pool("test", 50))
+
+
+def test_rows_decode_to_consistent_audio_and_frames(corpus):
+    row = corpus["train"][0]
+    audio, frames = decode_audio(row), decode_frames(row)
+    assert frames.shape == (row["num_frames"], 64, 64, 3)
+    assert abs(len(audio) / 16_000 * 25 - len(frames)) <= 1
+    for key in ("mouth_open", "mouth_width", "viseme", "blink", "head_pose"):
+        assert len(row[key]) == len(frames), key
+
+
+def test_phoneme_times_are_monotonic_and_inside_the_audio(corpus):
+    for row in corpus["train"]:
+        times = np.array(row["phoneme_times"])
+        assert len(times) == len(row["phonemes"]) > 3
+        assert np.all(np.diff(times) >= 0) and times[0] >= 0 and times[-1] <= len(row["audio"]) / 16_000
+
+
+def test_bilabials_close_the_mouth_in_the_frames_they_span():
+    clip = make_clip(Speaker.from_seed(2), "neutral", 0.0, SENTENCE, seed=0)
+    duration = len(clip.audio) / 16_000
+    centres = (np.arange(len(clip.frames)) + 0.5) / 25
+    intervals = closure_intervals(clip.phonemes, clip.phoneme_times, duration)
+    assert len(intervals) == sum(p in ("p", "b", "m") for p in clip.phonemes) >= 8
+    for lo, hi in intervals:
+        spanned = np.flatnonzero((centres >= lo) & (centres <= hi))
+        assert len(spanned) >= 1
+        assert np.all(clip.mouth_open[spanned] == 0)
+        for t in spanned:  # and the rendered frame shows no mouth cavity
+            assert _cavity_pixels(clip.frames[t]) == 0
+    assert _cavity_pixels(clip.frames[int(np.argmax(clip.mouth_open))]) > 20
+
+
+def _cavity_pixels(frame):
+    return int((np.abs(frame.astype(int) - MOUTH_INTERIOR).sum(axis=-1) < 30).sum())
+
+
+def test_audio_energy_and_mouth_opening_peak_at_lag_zero():
+    correlations = {lag: [] for lag in (-2, 0, 2)}
+    for i, sentence in enumerate(sentence_pool("train", 6)):
+        clip = make_clip(Speaker.from_seed(10 + i), "neutral", 0.0, sentence, seed=i)
+        hop = 16_000 // 25
+        energy = np.array([np.sqrt(np.mean(clip.audio[t * hop:(t + 1) * hop] ** 2)) for t in range(len(clip.frames))])
+        for lag in correlations:
+            a, b = (energy[lag:], clip.mouth_open[:len(energy) - lag]) if lag >= 0 else (energy[:lag], clip.mouth_open[-lag:])
+            correlations[lag].append(np.corrcoef(a, b)[0, 1])
+    mean = {lag: np.mean(values) for lag, values in correlations.items()}
+    assert mean[0] > 0.3 and mean[0] > mean[2] and mean[0] > mean[-2]
+
+
+def _f0(audio, rate=16_000):
+    """Median F0 (Hz) of voiced 40 ms frames by autocorrelation."""
+    values = []
+    for start in range(0, len(audio) - 640, 320):
+        frame = audio[start:start + 640] - audio[start:start + 640].mean()
+        if np.sqrt(np.mean(frame**2)) < 0.02:
+            continue
+        ac = np.correlate(frame, frame, "full")[639:]
+        lo, hi = rate // 400, rate // 60
+        window = ac[lo:hi]
+        lag = lo + int(np.flatnonzero(window >= 0.9 * window.max())[0])  # the shortest strong period: no octave errors
+        if ac[lag] > 0.4 * ac[0]:
+            values.append(rate / lag)
+    return float(np.median(values))
+
+
+@pytest.mark.parametrize("emotion", [e for e in EMOTIONS if e != "neutral"])
+def test_every_emotion_changes_voice_and_face_in_its_direction(emotion):
+    speaker, style = Speaker.from_seed(4), EMOTIONS[emotion]
+    neutral = make_clip(speaker, "neutral", 0.0, SENTENCE, seed=0)
+    emotional = make_clip(speaker, emotion, 1.0, SENTENCE, seed=0)
+    rms = lambda clip: np.sqrt(np.mean(clip.audio**2))  # noqa: E731
+    assert np.sign(rms(emotional) / rms(neutral) - 1) == np.sign(style.volume - 1)
+    assert np.sign(len(neutral.audio) / len(emotional.audio) - 1) == np.sign(style.rate - 1)
+    assert np.sign(_f0(emotional.audio) / _f0(neutral.audio) - 1) == np.sign(style.pitch - 1)
+    look, neutral_look = (FaceLook.from_identity(speaker.identity, EMOTIONS[e], i) for e, i in ((emotion, 1.0), ("neutral", 0.0)))
+    assert np.sign(look.smile - neutral_look.smile) == np.sign(style.smile)
+    assert np.sign(look.brow_raise - neutral_look.brow_raise) == np.sign(style.brow_raise)
+    assert np.sign(look.eye_open - neutral_look.eye_open) == np.sign(style.eye_open)
+    assert not np.array_equal(emotional.frames[0], neutral.frames[0])
+
+
+def test_voice_linked_face_follows_the_voice_and_control_does_not():
+    speakers = [Speaker.from_seed(i) for i in range(400)]
+    identity = np.stack([s.identity for s in speakers])
+    pitch = np.log([s.voice.pitch_hz for s in speakers])
+    formants = np.array([s.voice.formant_percent for s in speakers])
+    assert np.corrcoef(pitch, identity[:, 0])[0, 1] > 0.8        # gender
+    assert np.corrcoef(formants, identity[:, 1])[0, 1] < -0.6    # face size <- vocal tract
+    for control in range(8, 14):
+        assert abs(np.corrcoef(pitch, identity[:, control])[0, 1]) < 0.15
