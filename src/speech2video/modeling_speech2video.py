@@ -36,12 +36,14 @@ class SpeechEncoderOutput(ModelOutput):
     """What the student infers from speech.
 
     identity_embeds (B, identity_dim); emotion_logits (B, num_emotions);
-    content_features (B, T, content_dim) at the video frame rate; frame_mask (B, T) bool, False on padding.
+    content_features (B, T, content_dim) at the video frame rate; mouth_open (B, T), the mouth opening
+    read from the content features; frame_mask (B, T) bool, False on padding.
     """
 
     identity_embeds: torch.Tensor | None = None
     emotion_logits: torch.Tensor | None = None
     content_features: torch.Tensor | None = None
+    mouth_open: torch.Tensor | None = None
     frame_mask: torch.Tensor | None = None
 
 
@@ -84,6 +86,7 @@ class SpeechEncoder(nn.Module):
         self.identity_head = AttentiveStatisticsPooling(hidden_size, config.identity_dim)
         self.emotion_head = AttentiveStatisticsPooling(hidden_size, config.num_emotions)
         self.content_head = nn.Sequential(nn.LayerNorm(hidden_size), nn.Linear(hidden_size, config.content_dim))
+        self.mouth_head = nn.Linear(config.content_dim, 1)  # distilled from the per-frame mouth targets
 
     def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor, num_frames: torch.Tensor) -> SpeechEncoderOutput:
         """input_values (B, L) normalised audio, attention_mask (B, L), num_frames (B,) -> SpeechEncoderOutput."""
@@ -95,6 +98,7 @@ class SpeechEncoder(nn.Module):
             identity_embeds=self.identity_head(hidden, feature_mask),
             emotion_logits=self.emotion_head(hidden, feature_mask),
             content_features=content_features,
+            mouth_open=self.mouth_head(content_features).squeeze(-1),
             frame_mask=frame_mask,
         )
 

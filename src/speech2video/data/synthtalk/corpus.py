@@ -45,19 +45,21 @@ class SynthTalkClip:
     head_pose: np.ndarray    # (T, 3) degrees
 
 
-def make_clip(speaker: Speaker, emotion: str, intensity: float, text: str, seed: int,
-              image_size: int = 128, fps: float = FPS) -> SynthTalkClip:
-    """Speak `text` as `speaker` with `emotion` at `intensity` (0..1) and animate the face to it."""
+def speak(speaker: Speaker, emotion: str, intensity: float, text: str, seed: int):
+    """The speaker's voice saying `text` with `emotion` at `intensity` (0..1), padded with silence.
+
+    Returns audio (n,) float32 at 16 kHz, the phonemes and their start times in seconds.
+    """
     import soxr
 
     style = EMOTIONS[emotion]
     voice = speaker.voice
     strength = 0.0 if emotion == "neutral" else intensity
+    pitch = voice.pitch_hz * style.pitch**strength
     variant = variant_file(
         gender=voice.gender,
-        pitch_hz=voice.pitch_hz * style.pitch**strength,
-        pitch_top_hz=voice.pitch_hz * style.pitch**strength
-        + (voice.pitch_top_hz - voice.pitch_hz) * style.pitch**strength * style.pitch_range**strength,
+        pitch_hz=pitch,
+        pitch_top_hz=pitch + (voice.pitch_top_hz - voice.pitch_hz) * style.pitch**strength * style.pitch_range**strength,
         formant_percent=voice.formant_percent,
         tilt=voice.tilt,
         breath=voice.breath + strength * style.breath,
@@ -68,11 +70,19 @@ def make_clip(speaker: Speaker, emotion: str, intensity: float, text: str, seed:
     speech = add_roughness(speech, voice.roughness + strength * style.roughness, rng) * style.volume**strength
     lead = np.zeros(int(LEAD_SILENCE_S * SAMPLING_RATE), np.float32)
     audio = np.clip(np.concatenate([lead, speech, lead]), -0.99, 0.99)
-    times = [t + LEAD_SILENCE_S for t in utterance.phoneme_times]
+    return audio, utterance.phonemes, [t + LEAD_SILENCE_S for t in utterance.phoneme_times]
 
+
+def make_clip(speaker: Speaker, emotion: str, intensity: float, text: str, seed: int,
+              image_size: int = 128, fps: float = FPS) -> SynthTalkClip:
+    """Speak `text` as `speaker` with `emotion` at `intensity` (0..1) and animate the face to it."""
+    style = EMOTIONS[emotion]
+    strength = 0.0 if emotion == "neutral" else intensity
+    audio, phonemes, times = speak(speaker, emotion, intensity, text, seed)
     duration = len(audio) / SAMPLING_RATE
     num_frames = max(1, round(duration * fps))
-    mouth = mouth_track(utterance.phonemes, times, duration, num_frames, fps, resting_open=0.5 * strength * style.mouth_open)
+    rng = np.random.default_rng([seed, 4])
+    mouth = mouth_track(phonemes, times, duration, num_frames, fps, resting_open=0.5 * strength * style.mouth_open)
     blink = blink_track(num_frames, fps, rng, style.blink_rate**strength)
     energy = _frame_energy(audio, num_frames, fps)
     pose = head_track(num_frames, energy, rng, style.head_energy**strength)
@@ -84,7 +94,7 @@ def make_clip(speaker: Speaker, emotion: str, intensity: float, text: str, seed:
     ])
     return SynthTalkClip(
         audio=audio, frames=frames, speaker=speaker, emotion=emotion, intensity=strength, text=text,
-        phonemes=utterance.phonemes, phoneme_times=times, mouth_open=mouth.opening, mouth_width=mouth.width,
+        phonemes=phonemes, phoneme_times=times, mouth_open=mouth.opening, mouth_width=mouth.width,
         viseme=mouth.viseme, blink=blink, head_pose=pose,
     )
 
@@ -159,7 +169,8 @@ def build_corpus(output_dir: str | os.PathLike, num_clips: int = 2000, num_speak
     num_proc = num_proc or os.cpu_count() or 1
     features = synthtalk_features(len(IDENTITY_DIMENSIONS))
     splits = {}
-    with multiprocessing.get_context("spawn").Pool(num_proc) as pool:
+    pool = multiprocessing.get_context("spawn").Pool(num_proc)  # one espeak engine per worker process
+    try:
         for split, fraction in SPLIT_FRACTIONS.items():
             tasks = [
                 {**task, "corpus_seed": seed, "image_size": image_size}
@@ -167,6 +178,12 @@ def build_corpus(output_dir: str | os.PathLike, num_clips: int = 2000, num_speak
             ]
             rows = list(tqdm(pool.imap(_make_row, tasks, chunksize=4), total=len(tasks), desc=f"SynthTalk {split}"))
             splits[split] = Dataset.from_list(rows, features=features)
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.close()  # workers exit normally and remove their espeak data folders
+        pool.join()
     corpus = DatasetDict(splits)
     corpus.save_to_disk(str(output_dir))
     return corpus

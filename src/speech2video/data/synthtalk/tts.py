@@ -6,9 +6,11 @@ folder (symlinks to the system files plus one voice variant file, rewritten per 
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ctypes.util
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 
@@ -69,6 +71,7 @@ class Espeak:
             )
         self._lib = ctypes.CDLL(library)
         self._root = tempfile.mkdtemp(prefix="synthtalk-espeak-")
+        atexit.register(shutil.rmtree, self._root, ignore_errors=True)
         self._variant_file = _private_data_folder(self._root)
         self.sampling_rate = self._lib.espeak_Initialize(
             _AUDIO_OUTPUT_SYNCHRONOUS, 0, self._root.encode(), _INITIALIZE_PHONEME_EVENTS | _INITIALIZE_DONT_EXIT
