@@ -12,6 +12,7 @@ MEAD); emotion labels are for evaluation only.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import time
@@ -22,9 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import SAMPLING_RATE, load_audio
-from ..errors import OutputError, Speech2VideoError
+from ..errors import AudioError, OutputError, Speech2VideoError
 from ..video import encode_mp4
 from .schema import COMMON_FEATURES, audio_to_int16
+
+logger = logging.getLogger(__name__)
 
 FPS = 25.0
 VIDEO_SUFFIXES = (".mp4", ".mpg", ".mpeg", ".avi", ".flv", ".mov", ".mkv")
@@ -54,9 +57,11 @@ MEAD_EMOTIONS = ("angry", "contempt", "disgusted", "fear", "happy", "neutral", "
 
 
 def grid_labels(path: Path) -> dict:
-    """GRID: speaker from a folder named s<N> (or ending in _s<N>), text from ../align/<name>.align minus `sil`."""
+    """GRID: speaker from the nearest folder named s<N> or *_s<N> (else the folder above any `video/`),
+    text from ../align/<name>.align (or <name>.align beside the video) without `sil`."""
+    folder = path.parent.parent if path.parent.name == "video" else path.parent
     speaker = next((match[1] for part in reversed(path.parent.parts)
-                    if (match := re.fullmatch(r"(?:.*_)?(s\d+)", part))), path.parent.name)
+                    if (match := re.fullmatch(r"(?:.*_)?(s\d+)", part))), folder.name)
     text = ""
     for align in (path.parent.parent / "align" / f"{path.stem}.align", path.with_suffix(".align")):
         if align.is_file():
@@ -117,7 +122,10 @@ class SourceClip:
 
 
 def read_clip(path: str | os.PathLike) -> SourceClip:
-    """Decode a video file's frames (with timestamps) and its speech; raises `ClipDropped` or `AudioError`."""
+    """Decode a video file's frames (with timestamps) and its speech; raises `ClipDropped` or `AudioError`.
+
+    All frames are held in memory (~0.8 MB per 512 px frame): meant for clips of up to a minute or so.
+    """
     import av
 
     audio = load_audio(path)  # raises AudioError for a file without (readable) audio
@@ -176,7 +184,7 @@ def _detector():
 
 
 def clip_rows(path: str | os.PathLike, labels: dict, clip_id: str, image_size: int = 128, max_gap: int = 12,
-              min_frames: int = 25, detect_every: int = 1) -> tuple[list[dict], str]:
+              min_frames: int = 25, detect_every: int = 5) -> tuple[list[dict], str]:
     """Schema rows of one video file (one per stretch with a face) and a note on what was dropped.
 
     Stretches without a face longer than `max_gap` frames split the clip; pieces shorter than `min_frames`
@@ -205,10 +213,12 @@ def clip_rows(path: str | os.PathLike, labels: dict, clip_id: str, image_size: i
         "image_size": image_size,
     } for number, (start, end) in enumerate(pieces)]
     kept = sum(end - start for start, end in pieces)
-    note = f"{kept}/{len(frames)} frames kept"
-    if kept < len(frames):
-        note += (f", {len(frames) - kept} dropped (no face in {len(frames) - aligned.found.sum()}, "
-                 f"rest in pieces under {min_frames} frames); {len(pieces)} piece(s)")
+    no_face = int((~aligned.found).sum())
+    interpolated = int(np.isnan(aligned.landmarks).any(axis=(1, 2)).sum()) - no_face
+    note = f"{kept}/{len(frames)} frames kept in {len(pieces)} piece(s)"
+    for count, what in [(interpolated, "without a face filled in"), (no_face, "without a face dropped"),
+                        (len(frames) - kept - no_face, f"dropped in pieces under {min_frames} frames")]:
+        note += f"; {count} {what}" if count else ""
     return rows, note
 
 
@@ -232,8 +242,6 @@ def assign_split(key: str, fractions: dict[str, float] = SPLIT_FRACTIONS) -> str
 def _process_batch(batch: dict, image_size: int, max_gap: int, min_frames: int, detect_every: int) -> dict:
     """`datasets.map` worker over one file (a batch of 1): its rows, each carrying the file's report; a
     placeholder row with status "dropped" when the file gives nothing."""
-    from ..errors import AudioError
-
     labels = {column: values[0] for column, values in batch.items() if column != "path"}
     path = batch["path"][0]
     started = time.perf_counter()
@@ -312,6 +320,8 @@ def build_video_corpus(input_dir: str | os.PathLike, output_dir: str | os.PathLi
     for entry in zip(*(processed[column] for column in REPORT_COLUMNS)):
         first_rows.setdefault(entry[0], entry)
     report = CorpusReport(list(first_rows.values()))
+    for source, _, note, _ in report.dropped:
+        logger.warning("dropped %s: %s", source, note)
     splits = processed["split"]
     corpus = DatasetDict({
         split: processed.select([i for i, (name, status) in enumerate(zip(splits, processed["status"]))

@@ -61,6 +61,7 @@ def speak(speaker: Speaker, emotion: str, intensity: float, text: str, seed: int
         pitch_hz=pitch,
         pitch_top_hz=pitch + (voice.pitch_top_hz - voice.pitch_hz) * style.pitch**strength * style.pitch_range**strength,
         formant_percent=voice.formant_percent,
+        formant_shape=voice.formant_shape,
         tilt=voice.tilt,
         breath=voice.breath + strength * style.breath,
     )

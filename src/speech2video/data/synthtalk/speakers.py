@@ -42,6 +42,7 @@ class Voice:
     pitch_hz: float         # base pitch
     pitch_top_hz: float     # top of the pitch range
     formant_percent: float  # formant frequency scaling (vocal-tract length)
+    formant_shape: tuple    # per-formant (F1..F5) relative offsets: the vowel colour of this voice
     tilt: float             # spectral tilt, > 0 brighter
     breath: float           # breathiness, 0..10
     roughness: float        # 0..7
@@ -83,6 +84,7 @@ class Speaker:
             pitch_hz=base,
             pitch_top_hz=base * (1.55 + 0.3 * pitch_range),
             formant_percent=(111.0 if female else 99.0) - 5.0 * vtl,
+            formant_shape=tuple(float(x) for x in np.clip(0.09 * rng.standard_normal(5), -0.2, 0.2)),
             tilt=tilt,
             breath=float(np.clip(2.5 + 2.0 * breath, 0, 10)),
             roughness=float(np.clip(1.5 + 1.2 * rough, 0, 7)),

@@ -145,7 +145,7 @@ def _private_data_folder(root: str) -> str:
 
 
 def variant_file(gender: str, pitch_hz: float, pitch_top_hz: float, formant_percent: float, tilt: float,
-                 breath: float) -> str:
+                 breath: float, formant_shape: tuple = (0.0,) * 5) -> str:
     """The text of an espeak-ng voice variant file.
 
     espeak's own roughness and flutter keep random state across utterances (not reproducible), so they
@@ -158,7 +158,7 @@ def variant_file(gender: str, pitch_hz: float, pitch_top_hz: float, formant_perc
         f"name {VARIANT_NAME}",
         f"gender {gender}",
         f"pitch {pitch_hz:.0f} {max(pitch_top_hz, pitch_hz * 1.1):.0f}",
-        *(f"formant {i} {f * scale:.0f} 100 100" for i, scale in enumerate((1.0, 1.0, 1.0, 1.0, 1.0, 1.0))),
+        *(f"formant {i} {f * (1 + offset):.0f} 100 100" for i, offset in enumerate((0.0, *formant_shape))),
         f"tone 600 170 1200 {135 * np.exp(0.2 * tilt):.0f} 2000 {110 * np.exp(0.4 * tilt):.0f}",
         f"breath 0 {' '.join([str(breath_level)] * 7)}",
         "roughness 0",
