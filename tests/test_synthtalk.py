@@ -101,7 +101,7 @@ def _f0(audio, rate=16_000):
 
 @pytest.mark.parametrize("emotion", [e for e in EMOTIONS if e != "neutral"])
 def test_every_emotion_changes_voice_and_face_in_its_direction(emotion):
-    speaker, style = Speaker.from_seed(4), EMOTIONS[emotion]
+    speaker, style = Speaker.from_seed(0), EMOTIONS[emotion]  # a low voice: F0 estimates without octave errors
     neutral = make_clip(speaker, "neutral", 0.0, SENTENCE, seed=0)
     emotional = make_clip(speaker, emotion, 1.0, SENTENCE, seed=0)
     rms = lambda clip: np.sqrt(np.mean(clip.audio**2))  # noqa: E731

@@ -82,8 +82,10 @@ def ravdess_labels(path: Path) -> dict:
     """RAVDESS: modality-channel-emotion-intensity-statement-repetition-actor, e.g. 01-01-06-01-02-01-12.mp4."""
     _, channel, emotion, intensity, statement, _, actor = path.stem.split("-")[:7]
     return {"speaker_id": f"ravdess-{actor}", "text": RAVDESS_SENTENCES.get(statement, ""),
-            "emotion": RAVDESS_EMOTIONS.get(emotion, ""), "intensity": {"01": "normal", "02": "strong"}.get(intensity, ""),
-            "gender": "male" if int(actor) % 2 else "female", "vocal_channel": {"01": "speech", "02": "song"}.get(channel, "")}
+            "emotion": RAVDESS_EMOTIONS.get(emotion, ""),
+            "intensity": {"01": "normal", "02": "strong"}.get(intensity, ""),
+            "gender": "male" if int(actor) % 2 else "female",
+            "vocal_channel": {"01": "speech", "02": "song"}.get(channel, "")}
 
 
 def mead_labels(path: Path) -> dict:
@@ -226,7 +228,8 @@ def clip_rows(path: str | os.PathLike, labels: dict, clip_id: str, image_size: i
 
 def find_videos(input_dir: str | os.PathLike) -> list[Path]:
     """Video files under `input_dir` (recursive), sorted."""
-    return sorted(path for path in Path(input_dir).rglob("*") if path.suffix.lower() in VIDEO_SUFFIXES and path.is_file())
+    return sorted(path for path in Path(input_dir).rglob("*")
+                  if path.suffix.lower() in VIDEO_SUFFIXES and path.is_file())
 
 
 def assign_split(key: str, fractions: dict[str, float] = SPLIT_FRACTIONS) -> str:
@@ -271,7 +274,8 @@ class CorpusReport:
         return [entry for entry in self.files if entry[1] == "dropped"]
 
     def __str__(self) -> str:
-        lines = [f"{status:8s} {Path(source).name}: {note} ({seconds:.2f} s)" for source, status, note, seconds in self.files]
+        lines = [f"{status:8s} {Path(source).name}: {note} ({seconds:.2f} s)"
+                 for source, status, note, seconds in self.files]
         seconds = [entry[3] for entry in self.files]
         lines.append(f"{len(self.files) - len(self.dropped)} of {len(self.files)} files used, "
                      f"{np.mean(seconds) if seconds else 0:.2f} s per file (per worker)")
@@ -305,8 +309,8 @@ def build_video_corpus(input_dir: str | os.PathLike, output_dir: str | os.PathLi
     for path in paths:
         labels = PRESETS[preset](path)
         clip_id = path.relative_to(input_dir).with_suffix("").as_posix()  # unique even where stems repeat (MEAD)
-        files.append({"path": str(path), "clip_id": clip_id,
-                      "split": assign_split(labels["speaker_id"] if split_by == "speaker" else clip_id) if split_by else "train",
+        split_key = labels["speaker_id"] if split_by == "speaker" else clip_id  # pieces of a clip stay together
+        files.append({"path": str(path), "clip_id": clip_id, "split": assign_split(split_key) if split_by else "train",
                       **{column: labels.get(column, "") for column in ("speaker_id", "text", "emotion", *extra)}})
     bookkeeping = {"split": Value("string"), "source": Value("string"), "status": Value("string"),
                    "note": Value("string"), "seconds": Value("float32")}
@@ -316,15 +320,15 @@ def build_video_corpus(input_dir: str | os.PathLike, output_dir: str | os.PathLi
         remove_columns=list(files[0]), features=features, desc="Aligning faces",
         fn_kwargs=dict(image_size=image_size, max_gap=max_gap, min_frames=min_frames, detect_every=detect_every),
     )
-    first_rows = {}
+    first_rows = {}  # a file split into pieces has one row per piece, each with the file's report
     for entry in zip(*(processed[column] for column in REPORT_COLUMNS)):
         first_rows.setdefault(entry[0], entry)
     report = CorpusReport(list(first_rows.values()))
     for source, _, note, _ in report.dropped:
         logger.warning("dropped %s: %s", source, note)
-    splits = processed["split"]
+    splits, statuses = processed["split"], processed["status"]
     corpus = DatasetDict({
-        split: processed.select([i for i, (name, status) in enumerate(zip(splits, processed["status"]))
+        split: processed.select([index for index, (name, status) in enumerate(zip(splits, statuses))
                                  if name == split and status == "ok"]).remove_columns(list(bookkeeping))
         for split in SPLIT_FRACTIONS if split in splits
     })
