@@ -140,9 +140,9 @@ def read_clip(path: str | os.PathLike) -> SourceClip:
         for frame in container.decode(stream):
             times.append(frame.time if frame.time is not None else len(times) / rate)
             frames.append(frame.to_ndarray(format="rgb24"))
-        with av.open(str(path)) as audio_container:
-            first = next(audio_container.decode(audio=0), None)
-            audio_start = first.time if first is not None and first.time is not None else 0.0
+    with av.open(str(path)) as container:  # when the first audio sample plays, on the frames' clock
+        first = next(container.decode(audio=0), None)
+        audio_start = first.time if first is not None and first.time is not None else 0.0
     if not frames:
         raise ClipDropped("no video frames decoded (zero frames)")
     times = np.asarray(times, dtype=np.float64)
