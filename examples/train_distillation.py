@@ -1,0 +1,236 @@
+#!/usr/bin/env python
+"""Stage 1: distil the face teachers into the speech student (cross-modal distillation, Si et al. 2021).
+
+The student (a wav2vec2 encoder with identity, emotion and per-frame mouth heads) hears only the audio of
+each clip and learns to predict what the face teachers saw in its video: the identity embedding, the
+emotion distribution and the per-frame mouth opening, cached as corpus columns by
+`examples/cache_teacher_targets.py`. Labels are used for validation reports only.
+
+    accelerate launch examples/train_distillation.py \
+        --dataset_path corpora/synthtalk-targets --output_dir outputs/student --max_train_steps 3000
+"""
+
+import argparse
+import json
+import logging
+import math
+import os
+import shutil
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import ProjectConfiguration, set_seed
+from datasets import concatenate_datasets, load_from_disk
+from tqdm.auto import tqdm
+from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model, get_cosine_schedule_with_warmup
+
+from speech2video import Speech2VideoConfig, Speech2VideoModel
+from speech2video.teachers.targets import TARGETS_INFO
+from speech2video.training.distillation import collate, distillation_losses
+
+logger = logging.getLogger(__name__)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="Stage 1: distil face teachers into the speech student.")
+    parser.add_argument("--dataset_path", nargs="+", required=True, help="corpora with teacher targets (save_to_disk)")
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--model_config", default=None, help="JSON file of Speech2VideoConfig arguments")
+    parser.add_argument("--pretrained_encoder", default=None, help="local wav2vec2/HuBERT-style checkpoint to start from")
+    parser.add_argument("--max_train_steps", type=int, default=3000)
+    parser.add_argument("--train_batch_size", type=int, default=8)
+    parser.add_argument("--max_frames", type=int, default=75, help="random crops of at most this many frames (3 s)")
+    parser.add_argument("--learning_rate", type=float, default=3e-4)
+    parser.add_argument("--lr_warmup_steps", type=int, default=200)
+    parser.add_argument("--gradient_accumulation_steps", type=int, default=1)
+    parser.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default="no")
+    parser.add_argument("--emotion_temperature", type=float, default=2.0)
+    parser.add_argument("--identity_l2_weight", type=float, default=1.0)
+    parser.add_argument("--mouth_weight", type=float, default=1.0)
+    parser.add_argument("--no_identity_distillation", action="store_true", help="ablation: no identity loss")
+    parser.add_argument("--no_emotion_distillation", action="store_true", help="ablation: no emotion loss")
+    parser.add_argument("--no_augmentation", action="store_true", help="no gain/noise/speed augmentation")
+    parser.add_argument("--validation_steps", type=int, default=250)
+    parser.add_argument("--checkpointing_steps", type=int, default=500)
+    parser.add_argument("--checkpoints_total_limit", type=int, default=2)
+    parser.add_argument("--resume_from_checkpoint", default=None, help='a checkpoint folder or "latest"')
+    parser.add_argument("--report_to", default=None, help='e.g. "tensorboard" (logs under output_dir/logs)')
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def load_corpora(paths: list[str], split: str):
+    """The `split` of every corpus, concatenated (they share the corpus schema)."""
+    parts = [load_from_disk(path)[split] for path in paths]
+    return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+
+
+def build_model(args, train_dataset) -> Speech2VideoModel:
+    """A student whose heads match the teachers' output spaces (from the targets saved with the corpus)."""
+    missing = {"teacher_identity", "teacher_emotion", "teacher_mouth_open"} - set(train_dataset.column_names)
+    if missing:
+        raise SystemExit(f"the corpus has no {', '.join(sorted(missing))}: run examples/cache_teacher_targets.py first")
+    info_file = Path(args.dataset_path[0]) / TARGETS_INFO
+    targets = json.loads(info_file.read_text()) if info_file.exists() else {}
+    overrides = json.loads(Path(args.model_config).read_text()) if args.model_config else {}
+    overrides["identity_dim"] = len(train_dataset[0]["teacher_identity"])
+    if targets.get("emotion_classes"):
+        overrides["emotion_labels"] = targets["emotion_classes"]
+    model = Speech2VideoModel(Speech2VideoConfig(**overrides))
+    if args.pretrained_encoder:  # users with a pretrained wav2vec2 or HuBERT
+        pretrained = Wav2Vec2Model.from_pretrained(args.pretrained_encoder, use_safetensors=True)
+        model.config.encoder_config = pretrained.config
+        model.encoder.wav2vec2 = pretrained
+    return model
+
+
+def save_checkpoint(accelerator, output_dir: Path, step: int, limit: int) -> None:
+    """accelerate state in checkpoint-<step>, written to a temp folder then renamed (crash-safe)."""
+    final, temporary = output_dir / f"checkpoint-{step}", output_dir / f".checkpoint-{step}.tmp"
+    accelerator.save_state(str(temporary))
+    if accelerator.is_main_process:
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(temporary, final)
+        for old in sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[:-limit]:
+            shutil.rmtree(old)
+
+
+def latest_checkpoint(output_dir: Path):
+    checkpoints = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    return checkpoints[-1] if checkpoints else None
+
+
+@torch.no_grad()
+def validate(model, dataset, feature_extractor, args, labels: list[str]) -> dict:
+    """Student vs teacher on held-out clips, plus vs ground truth where the corpus has it (reporting only)."""
+    model.eval()
+    identity_cos, agree, correct, mouth_pred, mouth_teacher, mouth_truth = [], [], [], [], [], []
+    rng = np.random.default_rng(0)
+    for start in range(0, len(dataset), 8):
+        rows = [dataset[i] for i in range(start, min(start + 8, len(dataset)))]
+        batch = collate(rows, feature_extractor, max_frames=10_000, rng=rng)
+        speech = model.encode_speech(batch.input_values, batch.attention_mask, batch.num_frames)
+        identity_cos += torch.nn.functional.cosine_similarity(speech.identity_embeds, batch.identity).tolist()
+        predicted = speech.emotion_logits.argmax(-1)
+        agree += (predicted == batch.emotion.argmax(-1)).tolist()
+        if rows[0].get("emotion") in labels:
+            correct += [labels[p] == row["emotion"] for p, row in zip(predicted.tolist(), rows)]
+        for i, row in enumerate(rows):
+            n = int(batch.num_frames[i])
+            mouth_pred.append(speech.mouth_open[i, :n].numpy())
+            mouth_teacher.append(batch.mouth_open[i, :n].numpy())
+            if "mouth_open" in row:
+                mouth_truth.append(np.asarray(row["mouth_open"][:n], np.float32))
+    model.train()
+    predicted = np.concatenate(mouth_pred)
+    metrics = {
+        "identity_cosine_to_teacher": float(np.mean(identity_cos)),
+        "emotion_agreement_with_teacher": float(np.mean(agree)),
+        "mouth_corr_with_teacher": float(np.corrcoef(predicted, np.concatenate(mouth_teacher))[0, 1]),
+    }
+    if correct:
+        metrics["emotion_accuracy_vs_label"] = float(np.mean(correct))
+    if mouth_truth:
+        metrics["mouth_corr_with_truth"] = float(np.corrcoef(predicted, np.concatenate(mouth_truth))[0, 1])
+    return metrics
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    output_dir = Path(args.output_dir)
+    accelerator = Accelerator(
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        mixed_precision=args.mixed_precision,
+        log_with=args.report_to,
+        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
+    )
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.INFO)
+    set_seed(args.seed)
+
+    train_dataset = load_corpora(args.dataset_path, "train")
+    validation_dataset = load_corpora(args.dataset_path, "validation")
+    model = build_model(args, train_dataset)
+    labels = model.config.emotion_labels
+    feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
+
+    def collate_train(rows):
+        batch_rng = np.random.default_rng([args.seed, zlib.crc32("".join(r["clip_id"] for r in rows).encode())])
+        return collate(rows, feature_extractor, args.max_frames, batch_rng, augment=not args.no_augmentation)
+
+    train_dataloader = torch.utils.data.DataLoader(
+        train_dataset, batch_size=args.train_batch_size, shuffle=True, collate_fn=collate_train,
+        generator=torch.Generator().manual_seed(args.seed), drop_last=True,
+    )
+    trainable = [p for name, p in model.named_parameters() if name.startswith("encoder.")]  # stage 1: student only
+    optimizer = torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=0.01)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, args.lr_warmup_steps, args.max_train_steps)
+    model, optimizer, train_dataloader, scheduler = accelerator.prepare(model, optimizer, train_dataloader, scheduler)
+
+    weights = {
+        "identity": 0.0 if args.no_identity_distillation else 1.0,
+        "emotion": 0.0 if args.no_emotion_distillation else 1.0,
+        "mouth": args.mouth_weight,
+    }
+    if accelerator.is_main_process:
+        accelerator.init_trackers("distillation", config={k: v for k, v in vars(args).items() if not isinstance(v, list)})
+
+    global_step = 0
+    checkpoint = latest_checkpoint(output_dir) if args.resume_from_checkpoint == "latest" else args.resume_from_checkpoint
+    if checkpoint:
+        accelerator.load_state(str(checkpoint))
+        global_step = int(Path(checkpoint).name.split("-")[1])
+        logger.info("resumed from %s at step %d", checkpoint, global_step)
+    steps_per_epoch = math.ceil(len(train_dataloader) / args.gradient_accumulation_steps)
+    first_epoch, skip_batches = divmod(global_step, steps_per_epoch)
+
+    progress = tqdm(total=args.max_train_steps, initial=global_step, desc="distillation",
+                    disable=not accelerator.is_local_main_process)
+    model.train()
+    for epoch in range(first_epoch, math.ceil(args.max_train_steps / steps_per_epoch)):
+        if hasattr(train_dataloader, "set_epoch"):
+            train_dataloader.set_epoch(epoch)
+        batches = train_dataloader
+        if epoch == first_epoch and skip_batches:
+            batches = accelerator.skip_first_batches(train_dataloader, skip_batches * args.gradient_accumulation_steps)
+        for batch in batches:
+            with accelerator.accumulate(model):
+                speech = accelerator.unwrap_model(model).encode_speech(batch.input_values, batch.attention_mask, batch.num_frames)
+                losses = distillation_losses(speech, batch, args.emotion_temperature, args.identity_l2_weight)
+                loss = sum(weights[name] * value for name, value in losses.items())
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(trainable, 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            if not accelerator.sync_gradients:
+                continue
+            global_step += 1
+            progress.update(1)
+            logs = {f"loss_{name}": value.item() for name, value in losses.items()} | {"loss": loss.item()}
+            progress.set_postfix(**{k: round(v, 4) for k, v in logs.items()})
+            accelerator.log(logs, step=global_step)
+            if global_step % args.checkpointing_steps == 0:
+                save_checkpoint(accelerator, output_dir, global_step, args.checkpoints_total_limit)
+            if accelerator.is_main_process and (global_step % args.validation_steps == 0 or global_step == args.max_train_steps):
+                metrics = validate(accelerator.unwrap_model(model), validation_dataset, feature_extractor, args, labels)
+                accelerator.log({f"val_{k}": v for k, v in metrics.items()}, step=global_step)
+                logger.info("step %d validation %s", global_step, json.dumps(metrics))
+            if global_step >= args.max_train_steps:
+                break
+
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        student = accelerator.unwrap_model(model)
+        student.save_pretrained(output_dir)
+        metrics = validate(student, validation_dataset, feature_extractor, args, labels)
+        (output_dir / "validation_metrics.json").write_text(json.dumps(metrics, indent=2))
+        print(json.dumps({"step": global_step, **metrics}))
+    accelerator.end_training()
+
+
+if __name__ == "__main__":
+    main()

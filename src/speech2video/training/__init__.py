@@ -1,0 +1,1 @@
+"""Training building blocks shared by the scripts in `examples/`: batching corpora, losses, augmentation."""

@@ -1,0 +1,101 @@
+"""Stage 1, cross-modal distillation: what the speech student is trained to predict, and how it is scored.
+
+The targets are face-teacher outputs cached as corpus columns (`speech2video.teachers.targets`):
+`teacher_identity` (D,) and `teacher_emotion` (E,) per clip, `teacher_mouth_open` (T,) per frame.
+Ground-truth labels are never used here except by `validation_metrics`, for reporting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data.schema import decode_audio
+
+SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
+
+
+@dataclass
+class DistillationBatch:
+    """input_values (B, L) normalised audio, attention_mask (B, L), num_frames (B,),
+    identity (B, D), emotion (B, E), mouth_open (B, T) with frame_mask (B, T)."""
+
+    input_values: torch.Tensor
+    attention_mask: torch.Tensor
+    num_frames: torch.Tensor
+    identity: torch.Tensor
+    emotion: torch.Tensor
+    mouth_open: torch.Tensor
+    frame_mask: torch.Tensor
+
+
+def crop_clip(row: dict, max_frames: int, rng: np.random.Generator, augment: bool = False):
+    """A random window of at most `max_frames` video frames: audio (n,) and the per-frame targets (t,).
+
+    The window starts on a frame boundary so audio and frame targets stay aligned. With `augment`, the
+    audio gets a random gain, background noise (20-40 dB SNR) and a +-5% speed change (frame targets are
+    resampled with it, so their meaning does not change).
+    """
+    audio = decode_audio(row)
+    mouth = np.asarray(row["teacher_mouth_open"], np.float32)
+    frames = min(len(mouth), len(audio) // SAMPLES_PER_FRAME)
+    start = int(rng.integers(0, max(1, frames - max_frames + 1)))
+    length = min(max_frames, frames - start)
+    audio = audio[start * SAMPLES_PER_FRAME:(start + length) * SAMPLES_PER_FRAME]
+    mouth = mouth[start:start + length]
+    if augment:
+        audio, mouth = _augment(audio, mouth, rng)
+    return audio, mouth
+
+
+def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator):
+    import soxr
+
+    speed = rng.uniform(0.95, 1.05)
+    audio = soxr.resample(audio, 16_000 * speed, 16_000).astype(np.float32)  # faster speech, higher pitch
+    frames = max(1, round(len(audio) / SAMPLES_PER_FRAME))
+    mouth = np.interp(np.linspace(0, len(mouth) - 1, frames), np.arange(len(mouth)), mouth).astype(np.float32)
+    audio = audio[: frames * SAMPLES_PER_FRAME]
+    audio = np.pad(audio, (0, frames * SAMPLES_PER_FRAME - len(audio)))
+    audio = audio * 10 ** (rng.uniform(-6, 6) / 20)
+    power = np.mean(audio**2) + 1e-8
+    audio = audio + rng.standard_normal(len(audio)).astype(np.float32) * np.sqrt(power / 10 ** (rng.uniform(20, 40) / 10))
+    return np.clip(audio, -1, 1).astype(np.float32), mouth
+
+
+def collate(rows: list[dict], feature_extractor, max_frames: int, rng: np.random.Generator, augment: bool = False):
+    """Rows of a corpus with teacher targets -> a padded `DistillationBatch`."""
+    crops = [crop_clip(row, max_frames, rng, augment) for row in rows]
+    features = feature_extractor([audio for audio, _ in crops], sampling_rate=16_000, padding=True,
+                                 return_attention_mask=True, return_tensors="pt")
+    num_frames = torch.tensor([len(mouth) for _, mouth in crops])
+    mouth = torch.zeros(len(rows), int(num_frames.max()))
+    for i, (_, target) in enumerate(crops):
+        mouth[i, : len(target)] = torch.from_numpy(target)
+    return DistillationBatch(
+        input_values=features.input_values,
+        attention_mask=features.attention_mask,
+        num_frames=num_frames,
+        identity=torch.tensor(np.array([row["teacher_identity"] for row in rows]), dtype=torch.float32),
+        emotion=torch.tensor(np.array([row["teacher_emotion"] for row in rows]), dtype=torch.float32),
+        mouth_open=mouth,
+        frame_mask=torch.arange(mouth.shape[1])[None] < num_frames[:, None],
+    )
+
+
+def distillation_losses(speech, batch: DistillationBatch, temperature: float = 2.0, identity_l2: float = 1.0):
+    """Per-term losses of the student's `SpeechEncoderOutput` against the teacher targets.
+
+    identity: 1 - cosine similarity (+ `identity_l2` x mean squared error); emotion: KL(teacher || student)
+    with the student's logits softened by `temperature` (x T^2, Hinton et al.); mouth: masked per-frame MSE.
+    """
+    identity = (1 - F.cosine_similarity(speech.identity_embeds, batch.identity, dim=-1)).mean()
+    identity = identity + identity_l2 * F.mse_loss(speech.identity_embeds, batch.identity)
+    student = F.log_softmax(speech.emotion_logits / temperature, dim=-1)
+    emotion = F.kl_div(student, batch.emotion.clamp_min(1e-8), reduction="batchmean") * temperature**2
+    mask = batch.frame_mask & speech.frame_mask
+    mouth = ((speech.mouth_open - batch.mouth_open) ** 2)[mask].mean()
+    return {"identity": identity, "emotion": emotion, "mouth": mouth}
