@@ -19,6 +19,7 @@ from .errors import AudioError
 SAMPLING_RATE = 16_000
 MAX_CHANNELS = 64
 MIN_SOURCE_RATE, MAX_SOURCE_RATE = 1, 768_000
+MAX_DURATION_S = 3 * 3600  # longer input is refused before any resampling (bounded memory)
 
 
 def load_audio(source, sampling_rate: int | None = None, target_rate: int = SAMPLING_RATE) -> np.ndarray:
@@ -46,7 +47,10 @@ def load_audio(source, sampling_rate: int | None = None, target_rate: int = SAMP
             f"unsupported audio input of type {type(source).__name__}: "
             "give a file path, file bytes, a numpy array with sampling_rate, or {'array', 'sampling_rate'}"
         )
-    return _resample(samples, _check_rate(sampling_rate), target_rate)
+    rate = _check_rate(sampling_rate)
+    if len(samples) > MAX_DURATION_S * rate:
+        raise AudioError(f"the audio is {len(samples) / rate:.0f} s long; the limit is {MAX_DURATION_S} s")
+    return _resample(samples, rate, target_rate)
 
 
 def _check_rate(sampling_rate) -> int:
@@ -114,6 +118,8 @@ def _to_float_mono(samples: np.ndarray) -> np.ndarray:
         raise AudioError(f"audio samples must be integers or floats, got dtype {samples.dtype}")
     if samples.ndim == 2:
         channel_axis = int(np.argmin(samples.shape))  # the short axis holds the channels
+        if samples.shape[channel_axis] == 0:
+            raise AudioError(f"audio array of shape {samples.shape} has no samples or no channels")
         if samples.shape[channel_axis] > MAX_CHANNELS:
             raise AudioError(f"audio array of shape {samples.shape} has more than {MAX_CHANNELS} channels")
         samples = samples.mean(axis=channel_axis, dtype=np.float64) if samples.dtype.kind == "f" else (
@@ -145,7 +151,7 @@ def _resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
         return samples
     import soxr
 
-    resampled = soxr.resample(samples, rate, target_rate, quality="HQ").astype(np.float32)
+    resampled = np.clip(soxr.resample(samples, rate, target_rate, quality="HQ"), -1, 1).astype(np.float32)  # no ringing overshoot
     if resampled.size == 0:
         raise AudioError(f"the audio is too short to resample ({samples.size} samples at {rate} Hz)")
     return resampled
