@@ -1,0 +1,93 @@
+"""Stage-1 student on a SynthTalk corpus with teacher targets: what it recovers from speech alone.
+
+Prints one JSON object: emotion accuracy vs the label and agreement with the teacher, identity R^2 per
+dimension against the ground truth (voice-linked and control means), gender accuracy, per-frame
+mouth-opening correlation with the ground truth, and two leakage probes (ridge regressions fitted on the
+validation split, scored on the test split): identity from the pooled content features, and emotion
+from the identity embedding. Low leakage means content and identity are disentangled.
+
+    python benchmarks/student.py --model outputs/student --corpus corpora/synthtalk-targets
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+from datasets import load_from_disk
+from transformers import Wav2Vec2FeatureExtractor
+
+from speech2video import Speech2VideoModel
+from speech2video.data.synthtalk.speakers import IDENTITY_NAMES, VOICE_LINKED
+from speech2video.evaluation import r2_per_dimension
+from speech2video.training.distillation import collate
+
+
+@torch.no_grad()
+def student_outputs(model, split) -> dict:
+    """Per clip: identity (D,), emotion probs (E,), mean content (C,), mouth predictions and truth per frame."""
+    extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
+    outputs = {"identity": [], "emotion": [], "content": [], "mouth": [], "mouth_truth": []}
+    for start in range(0, len(split), 8):
+        rows = [split[i] for i in range(start, min(start + 8, len(split)))]
+        batch = collate(rows, extractor, max_frames=10_000, rng=np.random.default_rng(0))
+        speech = model.encode_speech(batch.input_values, batch.attention_mask, batch.num_frames)
+        for i, row in enumerate(rows):
+            n = int(batch.num_frames[i])
+            outputs["identity"].append(speech.identity_embeds[i].numpy())
+            outputs["emotion"].append(speech.emotion_logits[i].softmax(-1).numpy())
+            outputs["content"].append(speech.content_features[i, :n].mean(0).numpy())
+            outputs["mouth"].append(speech.mouth_open[i, :n].numpy())
+            outputs["mouth_truth"].append(np.asarray(row["mouth_open"][:n], np.float32))
+    return outputs
+
+
+def ridge_probe(train_x, train_y, test_x, alpha: float = 1.0):
+    """Closed-form ridge regression with a bias, standardised inputs: predictions on `test_x`."""
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
+    a = np.c_[(train_x - mean) / std, np.ones(len(train_x))]
+    weights = np.linalg.solve(a.T @ a + alpha * np.eye(a.shape[1]), a.T @ train_y)
+    return np.c_[(test_x - mean) / std, np.ones(len(test_x))] @ weights
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--corpus", required=True, help="SynthTalk corpus with teacher targets")
+    args = parser.parse_args()
+
+    model = Speech2VideoModel.from_pretrained(args.model).eval()
+    labels = model.config.emotion_labels
+    corpus = load_from_disk(args.corpus)
+    test, validation = corpus["test"], corpus["validation"]
+    out, probe = student_outputs(model, test), student_outputs(model, validation)
+
+    truth_identity = np.array(test["identity"])
+    r2 = r2_per_dimension(np.array(out["identity"]), truth_identity)
+    predicted = np.array(out["emotion"]).argmax(1)
+    gender_truth = np.array([g == "female" for g in test["gender"]])
+    one_hot = lambda split: np.eye(len(labels))[[labels.index(e) for e in split["emotion"]]]  # noqa: E731
+    content_leak = r2_per_dimension(
+        ridge_probe(np.array(probe["content"]), np.array(validation["identity"]), np.array(out["content"])), truth_identity
+    )
+    emotion_leak = ridge_probe(np.array(probe["identity"]), one_hot(validation), np.array(out["identity"])).argmax(1)
+    print(json.dumps({
+        "model": args.model,
+        "test_clips": len(test),
+        "emotion_accuracy_vs_label": round(float(np.mean([labels[p] == e for p, e in zip(predicted, test["emotion"])])), 4),
+        "emotion_agreement_with_teacher": round(float(np.mean(predicted == np.array(test["teacher_emotion"]).argmax(1))), 4),
+        "identity_r2_voice_linked_mean": round(float(np.nanmean(r2[VOICE_LINKED])), 4),
+        "identity_r2_control_mean": round(float(np.nanmean(r2[~VOICE_LINKED])), 4),
+        "identity_r2": {name: round(float(v), 4) for name, v in zip(IDENTITY_NAMES, r2)},
+        "gender_accuracy": round(float(np.mean((np.array(out["identity"])[:, 0] > 0.5) == gender_truth)), 4),
+        "mouth_corr_with_truth": round(float(np.corrcoef(np.concatenate(out["mouth"]), np.concatenate(out["mouth_truth"]))[0, 1]), 4),
+        "leakage_identity_r2_voice_linked_from_content": round(float(np.nanmean(content_leak[VOICE_LINKED])), 4),
+        "leakage_emotion_accuracy_from_identity": round(float(np.mean([labels[p] == e for p, e in zip(emotion_leak, test["emotion"])])), 4),
+        "emotion_chance": round(1 / len(labels), 4),
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()
