@@ -104,7 +104,7 @@ def latest_checkpoint(output_dir: Path):
 
 
 @torch.no_grad()
-def validate(model, dataset, feature_extractor, args, labels: list[str]) -> dict:
+def validate(model, dataset, feature_extractor, labels: list[str]) -> dict:
     """Student vs teacher on held-out clips, plus vs ground truth where the corpus has it (reporting only)."""
     model.eval()
     identity_cos, agree, correct, mouth_pred, mouth_teacher, mouth_truth = [], [], [], [], [], []
@@ -216,7 +216,7 @@ def main(argv=None):
             if global_step % args.checkpointing_steps == 0:
                 save_checkpoint(accelerator, output_dir, global_step, args.checkpoints_total_limit)
             if accelerator.is_main_process and (global_step % args.validation_steps == 0 or global_step == args.max_train_steps):
-                metrics = validate(accelerator.unwrap_model(model), validation_dataset, feature_extractor, args, labels)
+                metrics = validate(accelerator.unwrap_model(model), validation_dataset, feature_extractor, labels)
                 accelerator.log({f"val_{k}": v for k, v in metrics.items()}, step=global_step)
                 logger.info("step %d validation %s", global_step, json.dumps(metrics))
             if global_step >= args.max_train_steps:
@@ -226,7 +226,7 @@ def main(argv=None):
     if accelerator.is_main_process:
         student = accelerator.unwrap_model(model)
         student.save_pretrained(output_dir)
-        metrics = validate(student, validation_dataset, feature_extractor, args, labels)
+        metrics = validate(student, validation_dataset, feature_extractor, labels)
         (output_dir / "validation_metrics.json").write_text(json.dumps(metrics, indent=2))
         print(json.dumps({"step": global_step, **metrics}))
     accelerator.end_training()

@@ -61,7 +61,7 @@ def test_training_learns_checkpoints_and_resumes(corpus_with_targets, tmp_path):
     extractor = script.Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
     torch.manual_seed(0)
     untrained = script.build_model(args, script.load_corpora([str(data)], "train"))
-    before = script.validate(untrained, validation, extractor, args, student.config.emotion_labels)
+    before = script.validate(untrained, validation, extractor, student.config.emotion_labels)
     after = json.loads((output / "validation_metrics.json").read_text())
     assert after["identity_cosine_to_teacher"] > before["identity_cosine_to_teacher"] + 0.1
 
