@@ -130,16 +130,12 @@ class Speech2VideoPipeline(Pipeline):
             model_inputs["input_values"], model_inputs["attention_mask"], model_inputs["num_frames"]
         )
         batch_size, total_frames = speech.content_features.shape[:2]
-        generators = [
-            torch.Generator().manual_seed(seed) if seed is not None else torch.Generator().manual_seed(
-                int(torch.randint(2**62, ()))
-            )
-            for _ in range(batch_size)
-        ]
-        motion, _ = model.sample_motion(batch_size, total_frames, generators)
+        seeds = [int(torch.randint(2**62, ())) if seed is None else seed for _ in range(batch_size)]
+        motion, _ = model.sample_motion(batch_size, total_frames, [torch.Generator().manual_seed(s) for s in seeds])
         emotion_probs = model.emotion_probs(speech.emotion_logits, emotion)
         styles = model.generator.styles(speech.content_features, speech.identity_embeds, emotion_probs, motion)
-        frames = torch.empty(batch_size * total_frames, *_frame_shape(model.config), dtype=torch.uint8)
+        size = model.config.image_size
+        frames = torch.empty(batch_size * total_frames, size, size, 3, dtype=torch.uint8)
         flat_styles = styles.flatten(0, 1)
         with tqdm(total=len(flat_styles), **{"desc": "rendering", "unit": "frame", **self.progress_bar_config}) as bar:
             for start in range(0, len(flat_styles), frame_batch_size):
@@ -167,10 +163,6 @@ class Speech2VideoPipeline(Pipeline):
             emotion_probs=dict(zip(labels, probs)),
             identity_embedding=model_outputs["identity_embeds"][0].float().numpy(),
         )
-
-
-def _frame_shape(config) -> tuple[int, int, int]:
-    return config.image_size, config.image_size, 3
 
 
 if "speech-to-video" not in PIPELINE_REGISTRY.get_supported_tasks():

@@ -25,6 +25,9 @@ from datasets import Features, Sequence, Value
 
 from ..video import encode_mp4, read_video
 
+FPS = 25.0  # every corpus stores video at this rate
+SPLIT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
+
 COMMON_FEATURES = {
     "clip_id": Value("string"),
     "speaker_id": Value("string"),

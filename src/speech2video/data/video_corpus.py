@@ -25,13 +25,11 @@ import numpy as np
 from ..audio import SAMPLING_RATE, load_audio
 from ..errors import AudioError, OutputError, Speech2VideoError
 from ..video import encode_mp4
-from .schema import COMMON_FEATURES, audio_to_int16
+from .schema import COMMON_FEATURES, FPS, SPLIT_FRACTIONS, audio_to_int16
 
 logger = logging.getLogger(__name__)
 
-FPS = 25.0
 VIDEO_SUFFIXES = (".mp4", ".mpg", ".mpeg", ".avi", ".flv", ".mov", ".mkv")
-SPLIT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 REPORT_COLUMNS = ("source", "status", "note", "seconds")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..schema import encode_clip_row, synthtalk_features
+from ..schema import FPS, SPLIT_FRACTIONS, encode_clip_row, synthtalk_features
 from .animation import blink_track, head_track, mouth_track
 from .emotions import EMOTIONS
 from .face import FaceLook, FaceRenderer
@@ -21,9 +21,7 @@ from .speakers import IDENTITY_DIMENSIONS, Speaker
 from .tts import Espeak, variant_file
 
 SAMPLING_RATE = 16_000
-FPS = 25.0
 LEAD_SILENCE_S = 0.15
-SPLIT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
 
 @dataclass
