@@ -63,8 +63,9 @@ def parse_args(argv=None):
 
 
 def load_corpora(paths: list[str], split: str):
-    """The `split` of every corpus, concatenated (they share the corpus schema)."""
+    """The `split` of every corpus, concatenated (they share the corpus schema), without the video frames."""
     parts = [load_from_disk(path)[split] for path in paths]
+    parts = [part.remove_columns([c for c in ("video",) if c in part.column_names]) for part in parts]
     return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
 
@@ -79,6 +80,8 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
     overrides["identity_dim"] = len(train_dataset[0]["teacher_identity"])
     if targets.get("emotion_classes"):
         overrides["emotion_labels"] = targets["emotion_classes"]
+    identity_teachers = {"SynthTalkTeacher": "synthtalk", "FaceTeacherPair": "dlib"}  # whose space identity is in
+    overrides.setdefault("identity_teacher", identity_teachers.get(targets.get("teacher")))
     model = Speech2VideoModel(Speech2VideoConfig(**overrides))
     if args.pretrained_encoder:  # users with a pretrained wav2vec2 or HuBERT
         pretrained = Wav2Vec2Model.from_pretrained(args.pretrained_encoder, use_safetensors=True)

@@ -13,7 +13,7 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 TINY_ENCODER = dict(
     hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
-    conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
+    conv_dim=(32,) * 5, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
 )
 
 
@@ -65,3 +65,28 @@ def wav_file(tmp_path):
     path = tmp_path / "speech.wav"
     soundfile.write(path, speech_like(1.2), 16_000)
     return path
+
+
+@pytest.fixture(scope="session")
+def corpus_with_targets(tmp_path_factory):
+    """A 40-clip SynthTalk corpus (32 px) whose teacher targets are its ground truth (identity vector, one-hot
+    emotion, mouth opening), standing in for a trained teacher; plus a tiny model config.json beside it."""
+    import json
+
+    from speech2video.data.synthtalk import EMOTIONS, build_corpus
+    from speech2video.teachers.targets import TARGETS_INFO
+
+    folder = tmp_path_factory.mktemp("synthtalk-targets")
+    corpus = build_corpus(folder / "synthtalk", num_clips=40, num_speakers=10, image_size=32, seed=3, num_proc=2)
+    labels = list(EMOTIONS)
+    corpus = corpus.map(lambda row: {
+        "teacher_identity": row["identity"],
+        "teacher_emotion": np.eye(len(labels))[labels.index(row["emotion"])].tolist(),
+        "teacher_mouth_open": row["mouth_open"],
+    })
+    corpus.save_to_disk(folder / "targets")
+    (folder / "targets" / TARGETS_INFO).write_text(json.dumps({"emotion_classes": labels}))
+    config = dict(encoder_config=TINY_ENCODER, content_dim=16, style_dim=32, motion_dim=4, motion_noise_dim=4,
+                  emotion_embed_dim=4, image_size=32, generator_channels=[16, 16, 8, 8])
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder

@@ -1,21 +1,17 @@
 """Stage 1 script: a tiny real training run on SynthTalk learns, checkpoints and resumes.
 
-The teacher targets here are SynthTalk's ground truth (identity vector, one-hot emotion, mouth opening)
-standing in for a trained teacher's outputs, so the test does not depend on a released teacher.
+The corpus (`corpus_with_targets` in conftest) has SynthTalk's ground truth as teacher targets.
 """
 
 import importlib.util
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from conftest import TINY_ENCODER
 from speech2video import Speech2VideoModel
-from speech2video.data.synthtalk import EMOTIONS, build_corpus
-from speech2video.teachers.targets import TARGETS_INFO
+from speech2video.data.synthtalk import EMOTIONS
 
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "train_distillation.py"
 
@@ -25,24 +21,6 @@ def _load_script():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def corpus_with_targets(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("distillation")
-    corpus = build_corpus(folder / "synthtalk", num_clips=40, num_speakers=10, image_size=32, seed=3, num_proc=2)
-    labels = list(EMOTIONS)
-    corpus = corpus.map(lambda row: {
-        "teacher_identity": row["identity"],
-        "teacher_emotion": np.eye(len(labels))[labels.index(row["emotion"])].tolist(),
-        "teacher_mouth_open": row["mouth_open"],
-    })
-    corpus.save_to_disk(folder / "targets")
-    (folder / "targets" / TARGETS_INFO).write_text(json.dumps({"emotion_classes": labels}))
-    config = dict(encoder_config=TINY_ENCODER, content_dim=16, style_dim=32, motion_dim=4, motion_noise_dim=4,
-                  emotion_embed_dim=4, image_size=32, generator_channels=[16, 16, 8, 8])
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
 
 
 def test_training_learns_checkpoints_and_resumes(corpus_with_targets, tmp_path):

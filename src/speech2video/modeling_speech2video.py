@@ -216,8 +216,10 @@ class Speech2VideoPreTrainedModel(PreTrainedModel):
         """Load an embedded checkpoint by name (default: the package's default), a local folder or a Hub id.
 
         Only safetensors weights are loaded; a bad folder raises `CheckpointError` saying what is wrong.
+        Weights load in float32 (the released ones are stored in float16) unless `dtype=` says otherwise.
         """
         kwargs["use_safetensors"] = True
+        kwargs.setdefault("dtype", torch.float32)
         return super().from_pretrained(resolve_model_path(pretrained_model_name_or_path), *args, **kwargs)
 
 

@@ -16,6 +16,7 @@ from transformers import Pipeline, Wav2Vec2FeatureExtractor
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from .audio import load_audio
+from .checkpoints import DEFAULT_MODEL, PRETRAINED_DIR
 from .errors import AudioError, Speech2VideoError
 from .modeling_speech2video import Speech2VideoModel, num_video_frames
 from .video import write_video
@@ -61,6 +62,9 @@ class Speech2VideoPipeline(Pipeline):
         seed (`int`): seed of the spontaneous motion (blinks, head motion): same seed, same video.
         fps (`float`): frame rate of the output (default `model.config.fps`).
         frame_batch_size (`int`): frames rendered at a time (memory vs speed).
+        reference_image: a picture of the speaker (path or (H, W, 3) uint8 array, an aligned face crop):
+            identity is read from it by the model's identity teacher instead of inferred from the voice
+            (the paper's static-image baseline). Needs `model.config.identity_teacher`.
         batch_size (`int`): with a list of inputs, how many go through the encoder together.
     """
 
@@ -88,7 +92,8 @@ class Speech2VideoPipeline(Pipeline):
         """Options for the tqdm bar over rendered frames, e.g. `disable=False` to show it."""
         self.progress_bar_config = kwargs
 
-    def _sanitize_parameters(self, sampling_rate=None, emotion=None, seed=None, fps=None, frame_batch_size=None):
+    def _sanitize_parameters(self, sampling_rate=None, emotion=None, seed=None, fps=None, frame_batch_size=None,
+                             reference_image=None):
         fps = float(self.model.config.fps if fps is None else fps)
         if not 0 < fps <= MAX_FPS:
             raise Speech2VideoError(f"fps must be in (0, {MAX_FPS:g}], got {fps}")
@@ -100,6 +105,8 @@ class Speech2VideoPipeline(Pipeline):
             raise Speech2VideoError(f"frame_batch_size must be a positive integer, got {frame_batch_size!r}")
         preprocess = {"sampling_rate": sampling_rate, "fps": fps}
         forward = {"emotion": emotion, "seed": seed, "frame_batch_size": frame_batch_size or 64}
+        if reference_image is not None:
+            forward["identity_embeds"] = self._reference_identity(reference_image)
         return preprocess, forward, {"fps": fps}
 
     def _emotion_index(self, emotion) -> int:
@@ -107,6 +114,12 @@ class Speech2VideoPipeline(Pipeline):
         if isinstance(emotion, str) and emotion.lower() in labels:
             return labels.index(emotion.lower())
         raise Speech2VideoError(f"unknown emotion {emotion!r}; this model knows: {', '.join(labels)}")
+
+    def _reference_identity(self, image) -> torch.Tensor:
+        """The identity teacher's embedding (1, D) of a reference picture (path or (H, W, 3) uint8 array)."""
+        from .teachers.reference import identity_from_image
+
+        return identity_from_image(self.model.config.identity_teacher, image).to(self.model.dtype)
 
     def preprocess(self, inputs, sampling_rate=None, fps=25.0):
         rate = self.model.config.sampling_rate
@@ -124,7 +137,7 @@ class Speech2VideoPipeline(Pipeline):
             "audio": [audio],
         }
 
-    def _forward(self, model_inputs, emotion=None, seed=None, frame_batch_size=64):
+    def _forward(self, model_inputs, emotion=None, seed=None, frame_batch_size=64, identity_embeds=None):
         model = self.model
         speech = model.encode_speech(
             model_inputs["input_values"], model_inputs["attention_mask"], model_inputs["num_frames"]
@@ -133,7 +146,8 @@ class Speech2VideoPipeline(Pipeline):
         seeds = [int(torch.randint(2**62, ())) if seed is None else seed for _ in range(batch_size)]
         motion, _ = model.sample_motion(batch_size, total_frames, [torch.Generator().manual_seed(s) for s in seeds])
         emotion_probs = model.emotion_probs(speech.emotion_logits, emotion)
-        styles = model.generator.styles(speech.content_features, speech.identity_embeds, emotion_probs, motion)
+        identity = speech.identity_embeds if identity_embeds is None else identity_embeds.expand(batch_size, -1)
+        styles = model.generator.styles(speech.content_features, identity, emotion_probs, motion)
         size = model.config.image_size
         frames = torch.empty(batch_size * total_frames, size, size, 3, dtype=torch.uint8)
         flat_styles = styles.flatten(0, 1)
@@ -147,7 +161,7 @@ class Speech2VideoPipeline(Pipeline):
             "frames": frames.unflatten(0, (batch_size, total_frames)),
             "num_frames": model_inputs["num_frames"],
             "emotion_probs": emotion_probs,
-            "identity_embeds": speech.identity_embeds,
+            "identity_embeds": identity,
             "audio": audio if isinstance(audio[0], np.ndarray) else [a[0] for a in audio],
         }
 
@@ -167,5 +181,6 @@ class Speech2VideoPipeline(Pipeline):
 
 if "speech-to-video" not in PIPELINE_REGISTRY.get_supported_tasks():
     PIPELINE_REGISTRY.register_pipeline(
-        "speech-to-video", pipeline_class=Speech2VideoPipeline, pt_model=Speech2VideoModel, type="multimodal"
+        "speech-to-video", pipeline_class=Speech2VideoPipeline, pt_model=Speech2VideoModel, type="multimodal",
+        default={"model": (str(PRETRAINED_DIR / DEFAULT_MODEL), "main")},  # `pipeline("speech-to-video")`
     )

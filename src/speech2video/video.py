@@ -131,12 +131,23 @@ def encode_mp4(frames: np.ndarray, fps: float, crf: int = 18) -> bytes:
         return path.read_bytes()
 
 
-def read_video(source: str | os.PathLike | bytes) -> tuple[np.ndarray, float]:
-    """Decode all frames of a video file or mp4 bytes: returns (frames (T, H, W, 3) uint8, fps)."""
+def read_video(source: str | os.PathLike | bytes, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, float]:
+    """Decode frames `start` .. `stop` (default: all) of a video file or mp4 bytes.
+
+    Returns (frames (T, H, W, 3) uint8, fps). Frames before `start` are decoded but not converted to RGB
+    (the costly part), and decoding ends at `stop`.
+    """
     import av
 
+    frames = []
     with av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source)) as container:
         stream = container.streams.video[0]
-        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
+        for index, frame in enumerate(container.decode(stream)):
+            if stop is not None and index >= stop:
+                break
+            if index >= start:
+                frames.append(frame.to_ndarray(format="rgb24"))
         fps = float(stream.average_rate or stream.guessed_rate)
+    if not frames:
+        raise ValueError(f"no frames in the range {start}..{stop} of the video")
     return np.stack(frames), fps

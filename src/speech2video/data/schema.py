@@ -95,7 +95,7 @@ def decode_audio(row: dict) -> np.ndarray:
     return np.asarray(row["audio"], dtype=np.float32) / 32767.0
 
 
-def decode_frames(row: dict) -> np.ndarray:
-    """The row's face frames, (T, S, S, 3) uint8."""
-    frames, _ = read_video(row["video"])
+def decode_frames(row: dict, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """The row's face frames `start` .. `stop` (default: all), (T, S, S, 3) uint8."""
+    frames, _ = read_video(row["video"], start, stop)
     return frames

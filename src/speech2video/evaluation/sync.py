@@ -52,11 +52,20 @@ def video_windows(frames) -> torch.Tensor:
     Each face crop is resized to 64 x 64; its lower half, shifted to [-0.5, 0.5], is the mouth crop.
     Frames before the start or after the end repeat the first or last frame.
     """
-    grey = torch.from_numpy(as_float_frames(frames) @ LUMA).float()[:, None]  # (T, 1, H, W)
-    grey = F.interpolate(grey, size=(FACE_SIZE, FACE_SIZE), mode="bilinear", antialias=True, align_corners=False)
-    mouths = grey[:, 0, FACE_SIZE // 2 :] - 0.5  # (T, 32, 64)
+    rgb = torch.from_numpy(as_float_frames(frames)).float().permute(0, 3, 1, 2)  # (T, 3, H, W)
+    mouths = mouth_crops(rgb)  # (T, 32, 64)
     index = torch.arange(len(mouths))[:, None] + torch.arange(VIDEO_WINDOW) - VIDEO_WINDOW // 2
     return mouths[index.clamp(0, len(mouths) - 1)]
+
+
+def mouth_crops(frames: torch.Tensor) -> torch.Tensor:
+    """Face crops (N, 3, H, W) float in [0, 1] -> grey mouth crops (N, 32, 64) in [-0.5, 0.5] (differentiable).
+
+    Each crop is resized to 64 x 64 and its lower half kept.
+    """
+    grey = torch.einsum("nchw,c->nhw", frames, frames.new_tensor(LUMA))[:, None]  # (N, 1, H, W)
+    grey = F.interpolate(grey, size=(FACE_SIZE, FACE_SIZE), mode="bilinear", antialias=True, align_corners=False)
+    return grey[:, 0, FACE_SIZE // 2 :] - 0.5
 
 
 def _conv(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:

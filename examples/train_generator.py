@@ -1,0 +1,311 @@
+#!/usr/bin/env python
+"""Stage 2: train the video generator on the frozen stage-1 student's features (Si et al. 2021, section 2.3).
+
+The generator renders each frame from the student's per-frame content, identity and emotion and a motion
+code. While training, the motion code is read from the real frames by a motion encoder (upper face only);
+the seeded noise process that replaces it at inference learns the same dynamics from a motion
+discriminator. Losses: mouth-weighted L1 reconstruction, face-teacher consistency (the teacher on the
+generated frames agrees with its targets), hinge GAN losses of the frame (identity/emotion-conditioned),
+sequence (with the audio) and motion critics, and a lip-sync critic trained against shifted audio.
+
+    accelerate launch examples/train_generator.py --dataset_path corpora/synthtalk-targets \
+        --student_model_path outputs/student --output_dir outputs/synthtalk-128 --max_train_steps 3000
+
+The generator learns to render from identity and emotion in the face teachers' spaces (`--conditioning
+teacher`, the targets of each clip); at inference the student's predictions from the voice take their place,
+or, for the static-image baseline, the identity teacher's reading of a picture (`reference_image=`).
+"""
+
+import argparse
+import json
+import logging
+import math
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from accelerate.utils import ProjectConfiguration, set_seed
+from datasets import load_from_disk
+from diffusers.training_utils import EMAModel
+from tqdm.auto import tqdm
+from transformers import Wav2Vec2FeatureExtractor
+
+from speech2video import Speech2VideoConfig, Speech2VideoModel
+from speech2video.data.schema import decode_audio
+from speech2video.evaluation.sync import MIN_NEGATIVE_SHIFT, SyncExpert
+from speech2video.modeling_discriminators import (
+    FrameDiscriminator, MotionDiscriminator, MotionEncoder, SequenceDiscriminator, hinge_discriminator_loss,
+    hinge_generator_loss,
+)
+from speech2video.teachers.synthtalk import SynthTalkTeacher
+from speech2video.training.generator import (
+    collate_generator, kl_to_standard_normal, reconstruction_loss, student_features, sync_loss, sync_windows,
+)
+from speech2video.video import write_video
+
+logger = logging.getLogger(__name__)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="Stage 2: train the video generator on the student's features.")
+    parser.add_argument("--dataset_path", required=True, help="corpus with teacher targets (save_to_disk)")
+    parser.add_argument("--student_model_path", required=True, help="stage-1 output (from_pretrained folder)")
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--model_config", default=None,
+                        help="JSON file of generator settings (Speech2VideoConfig arguments) overriding the student's")
+    parser.add_argument("--teacher", choices=["synthtalk", "none"], default="synthtalk",
+                        help="differentiable face teacher for the consistency losses (SynthTalk corpora)")
+    parser.add_argument("--conditioning", choices=["teacher", "student"], default="teacher",
+                        help="identity and emotion inputs while training: the face teachers' targets (the student "
+                             "predicts in their spaces and replaces them at inference) or the student's predictions")
+    parser.add_argument("--max_train_steps", type=int, default=3000)
+    parser.add_argument("--max_train_samples", type=int, default=None, help="use only the first N training clips")
+    parser.add_argument("--train_batch_size", type=int, default=4, help="clips per step")
+    parser.add_argument("--frames", type=int, default=8, help="consecutive frames rendered per clip and step")
+    parser.add_argument("--motion_frames", type=int, default=32, help="frames of motion code per clip (shorter clips are skipped)")
+    parser.add_argument("--max_shift", type=int, default=6, help="audio shifts (frames) the sync critic rejects")
+    parser.add_argument("--learning_rate", type=float, default=2e-4)
+    parser.add_argument("--discriminator_learning_rate", type=float, default=2e-4)
+    parser.add_argument("--adversarial_start_step", type=int, default=300,
+                        help="reconstruction-only warm-up: the teacher and adversarial losses start at this step")
+    parser.add_argument("--l1_weight", type=float, default=10.0)
+    parser.add_argument("--teacher_weight", type=float, default=1.0)
+    parser.add_argument("--adversarial_weight", type=float, default=0.1)
+    parser.add_argument("--sync_weight", type=float, default=0.3)
+    parser.add_argument("--kl_weight", type=float, default=0.01)
+    parser.add_argument("--ema_decay", type=float, default=0.999)
+    parser.add_argument("--gradient_accumulation_steps", type=int, default=1)
+    parser.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default="no")
+    parser.add_argument("--validation_steps", type=int, default=500, help="write a sample video every N steps")
+    parser.add_argument("--checkpointing_steps", type=int, default=500)
+    parser.add_argument("--checkpoints_total_limit", type=int, default=2)
+    parser.add_argument("--resume_from_checkpoint", default=None, help='a checkpoint folder or "latest"')
+    parser.add_argument("--report_to", default=None, help='e.g. "tensorboard" (logs under output_dir/logs)')
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+class Critics(torch.nn.Module):
+    """Everything trained against the generator (one module, so one optimizer and one checkpoint entry)."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.frame = FrameDiscriminator(config.identity_dim + config.num_emotions)
+        self.sequence = SequenceDiscriminator()
+        self.sync = SyncExpert()
+        self.motion = MotionDiscriminator(config.motion_dim)
+
+
+def save_checkpoint(accelerator, output_dir: Path, step: int, limit: int) -> None:
+    """accelerate state in checkpoint-<step>, written to a temp folder then renamed (crash-safe)."""
+    final, temporary = output_dir / f"checkpoint-{step}", output_dir / f".checkpoint-{step}.tmp"
+    accelerator.save_state(str(temporary))
+    if accelerator.is_main_process:
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(temporary, final)
+        for old in sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[:-limit]:
+            shutil.rmtree(old)
+
+
+def latest_checkpoint(output_dir: Path):
+    checkpoints = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    return checkpoints[-1] if checkpoints else None
+
+
+@torch.no_grad()
+def write_sample(model, row, feature_extractor, path: Path, seed: int = 0) -> None:
+    """The model's video for one held-out clip, with its audio, as an mp4."""
+    audio = decode_audio(row)
+    inputs = feature_extractor(audio, sampling_rate=16_000, return_tensors="pt")
+    frames = model(inputs.input_values, generator=torch.Generator().manual_seed(seed)).frames[0]
+    frames = (frames.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_video(path, frames, fps=model.config.fps, audio=audio, sampling_rate=16_000,
+                overwrite=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    output_dir = Path(args.output_dir)
+    accelerator = Accelerator(
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        mixed_precision=args.mixed_precision,
+        log_with=args.report_to,
+        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
+    )
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.INFO)
+    set_seed(args.seed)
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    corpus = load_from_disk(args.dataset_path)
+    train_dataset = corpus["train"].filter(lambda n: n >= args.motion_frames, input_columns="num_frames")
+    if args.max_train_samples is not None:
+        train_dataset = train_dataset.select(range(min(args.max_train_samples, len(train_dataset))))
+    model = Speech2VideoModel.from_pretrained(args.student_model_path)
+    if args.model_config:  # a fresh generator of another shape around the trained student
+        student = model
+        config = student.config.to_dict() | json.loads(Path(args.model_config).read_text())
+        model = Speech2VideoModel(Speech2VideoConfig(**config))
+        model.encoder.load_state_dict(student.encoder.state_dict())
+    if args.teacher == "synthtalk":
+        model.config.identity_teacher = "synthtalk"  # the identity space `reference_image=` reads with
+    model.encoder.requires_grad_(False)  # stage 2 trains the generator and motion process only
+    feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
+    features = student_features(model, train_dataset, feature_extractor)
+    config = model.config
+
+    rng = np.random.default_rng(args.seed)
+    train_dataloader = torch.utils.data.DataLoader(
+        list(range(len(train_dataset))), batch_size=args.train_batch_size, shuffle=True, drop_last=True,
+        generator=torch.Generator().manual_seed(args.seed),
+        collate_fn=lambda index: collate_generator([(train_dataset[i], features[i]) for i in index],
+                                                   args.motion_frames, args.frames, args.max_shift, rng,
+                                                   args.conditioning),
+    )
+    motion_encoder = MotionEncoder(config.motion_dim)
+    critics = Critics(config)
+    teacher = SynthTalkTeacher.from_pretrained() if args.teacher == "synthtalk" else None
+    generator_parameters = [*model.generator.parameters(), *model.motion.parameters()]
+    optimizer_g = torch.optim.Adam([*generator_parameters, *motion_encoder.parameters()], lr=args.learning_rate,
+                                   betas=(0.5, 0.999))
+    optimizer_d = torch.optim.Adam(critics.parameters(), lr=args.discriminator_learning_rate, betas=(0.5, 0.999))
+    model, motion_encoder, critics, optimizer_g, optimizer_d, train_dataloader = accelerator.prepare(
+        model, motion_encoder, critics, optimizer_g, optimizer_d, train_dataloader
+    )
+    ema = EMAModel(generator_parameters, decay=args.ema_decay)
+    accelerator.register_for_checkpointing(ema)
+    if accelerator.is_main_process:
+        accelerator.init_trackers("generator", config=vars(args))
+
+    global_step = 0
+    checkpoint = latest_checkpoint(output_dir) if args.resume_from_checkpoint == "latest" else args.resume_from_checkpoint
+    if checkpoint:
+        accelerator.load_state(str(checkpoint))
+        global_step = int(Path(checkpoint).name.split("-")[1])
+        rng = np.random.default_rng([args.seed, global_step])
+        logger.info("resumed from %s at step %d", checkpoint, global_step)
+
+    shifts = torch.tensor([0] + [s for s in range(-args.max_shift, args.max_shift + 1) if abs(s) >= MIN_NEGATIVE_SHIFT])
+    unwrapped = accelerator.unwrap_model(model)
+    sample_row = corpus["validation"][0]
+    progress = tqdm(total=args.max_train_steps, initial=global_step, desc="generator",
+                    disable=not accelerator.is_local_main_process)
+    for epoch in range(math.ceil(args.max_train_steps * args.gradient_accumulation_steps / len(train_dataloader)) + 1):
+        for batch in train_dataloader:
+            if global_step >= args.max_train_steps:
+                break
+            adversarial = global_step >= args.adversarial_start_step
+            with accelerator.accumulate(model, motion_encoder, critics):
+                logs = train_step(unwrapped, motion_encoder, critics, teacher, batch, shifts, adversarial, args,
+                                  accelerator, optimizer_g, optimizer_d)
+            if not accelerator.sync_gradients:
+                continue
+            ema.step(generator_parameters)
+            global_step += 1
+            progress.update(1)
+            progress.set_postfix(**{k: round(v, 4) for k, v in logs.items()})
+            accelerator.log(logs, step=global_step)
+            if accelerator.is_main_process:
+                with open(output_dir / "losses.jsonl", "a") as log_file:
+                    log_file.write(json.dumps({"step": global_step, **logs}) + "\n")
+            if global_step % args.checkpointing_steps == 0:
+                save_checkpoint(accelerator, output_dir, global_step, args.checkpoints_total_limit)
+            if accelerator.is_main_process and global_step % args.validation_steps == 0:
+                with ema_weights(ema, generator_parameters):
+                    write_sample(unwrapped, sample_row, feature_extractor, output_dir / "samples" / f"step-{global_step}.mp4")
+
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        ema.copy_to(generator_parameters)  # the released generator is the EMA one
+        unwrapped.save_pretrained(output_dir)
+        write_sample(unwrapped, sample_row, feature_extractor, output_dir / "samples" / "final.mp4")
+        (output_dir / "training_args.json").write_text(json.dumps(vars(args), indent=2) + "\n")
+        print(json.dumps({"step": global_step, "output_dir": str(output_dir)}))
+    accelerator.end_training()
+
+
+class ema_weights:
+    """Context: the EMA weights in place of the live ones, restored afterwards."""
+
+    def __init__(self, ema, parameters):
+        self.ema, self.parameters = ema, list(parameters)
+
+    def __enter__(self):
+        self.ema.store(self.parameters)
+        self.ema.copy_to(self.parameters)
+
+    def __exit__(self, *exc):
+        self.ema.restore(self.parameters)
+
+
+def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversarial, args, accelerator,
+               optimizer_g, optimizer_d) -> dict:
+    """One critic update (when adversarial) then one generator update; returns the losses as floats."""
+    critics_ = accelerator.unwrap_model(critics)
+    batch_size, window = batch.real.shape[:2]
+    rendered = slice(batch.start, batch.start + batch.frames)
+    real = batch.real[:, rendered]  # (B, T, 3, S, S)
+    condition = torch.cat([batch.identity, batch.emotion_probs], dim=-1)
+
+    # the generator's inputs: motion read from the real window, style per frame, frames rendered
+    mean, log_variance = motion_encoder(batch.real.flatten(0, 1))
+    mean, log_variance = mean.unflatten(0, (batch_size, window)), log_variance.unflatten(0, (batch_size, window))
+    motion = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
+    styles = model.generator.styles(batch.content, batch.identity, batch.emotion_probs, motion)[:, rendered]
+    fake = model.generator.decode(styles.flatten(0, 1)).unflatten(0, (batch_size, batch.frames))
+    prior, _ = model.motion(torch.randn(batch_size, window, model.config.motion_noise_dim))
+    logs = {}
+
+    if adversarial:
+        real_frames = real.flatten(0, 1)
+        frame_condition = condition.repeat_interleave(batch.frames, dim=0)
+        audio = batch.audio_windows[:, batch.max_shift:][:, rendered]
+        video, sync_audio = sync_windows(real, batch, shifts)
+        loss_d = (
+            hinge_discriminator_loss(critics_.frame(real_frames, frame_condition),
+                                     critics_.frame(fake.detach().flatten(0, 1), frame_condition))
+            + hinge_discriminator_loss(critics_.sequence(real, audio), critics_.sequence(fake.detach(), audio))
+            + hinge_discriminator_loss(critics_.motion(mean.detach()), critics_.motion(prior.detach()))
+            + sync_loss(critics_.sync, video, sync_audio)
+        )
+        accelerator.backward(loss_d)
+        optimizer_d.step()
+        optimizer_d.zero_grad()
+        logs["loss_d"] = loss_d.item()
+
+    losses = {
+        "l1": args.l1_weight * reconstruction_loss(fake, real),
+        "kl": args.kl_weight * kl_to_standard_normal(mean, log_variance),
+    }
+    if teacher is not None and adversarial:
+        seen = teacher(fake.flatten(0, 1))
+        emotion = F.log_softmax(seen.emotion_logits, -1).unflatten(0, (batch_size, batch.frames)).mean(1)
+        losses["teacher"] = args.teacher_weight * (
+            F.kl_div(emotion, batch.teacher_emotion.clamp_min(1e-8), reduction="batchmean")
+            + F.mse_loss(seen.identity.unflatten(0, (batch_size, batch.frames)).mean(1), batch.teacher_identity)
+            + F.mse_loss(seen.mouth_open.view(batch_size, batch.frames), batch.teacher_mouth)
+        )
+    if adversarial:
+        critics_.requires_grad_(False)
+        audio = batch.audio_windows[:, batch.max_shift:][:, rendered]
+        video, sync_audio = sync_windows(fake, batch, shifts)
+        losses["adversarial"] = args.adversarial_weight * (
+            hinge_generator_loss(critics_.frame(fake.flatten(0, 1), condition.repeat_interleave(batch.frames, dim=0)))
+            + hinge_generator_loss(critics_.sequence(fake, audio))
+        )
+        losses["motion_prior"] = args.adversarial_weight * hinge_generator_loss(critics_.motion(prior))
+        losses["sync"] = args.sync_weight * sync_loss(critics_.sync, video, sync_audio)
+        critics_.requires_grad_(True)
+    loss = sum(losses.values())
+    accelerator.backward(loss)
+    optimizer_g.step()
+    optimizer_g.zero_grad()
+    return logs | {f"loss_{name}": value.item() for name, value in losses.items()}
+
+
+if __name__ == "__main__":
+    main()

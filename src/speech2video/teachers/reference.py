@@ -1,0 +1,42 @@
+"""Identity from a reference picture: the static-image baseline's input (`pipe(audio, reference_image=...)`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import Speech2VideoError
+
+TEACHERS = ("synthtalk", "dlib")
+
+
+def identity_from_image(teacher_name: str | None, image) -> torch.Tensor:
+    """The named identity teacher's embedding (1, D) of `image`: a path (any format PyAV reads) or an
+    (H, W, 3) uint8 array showing an aligned face crop, like the training corpus's frames."""
+    if teacher_name not in TEACHERS:
+        raise Speech2VideoError(
+            f"this model has no identity teacher (config.identity_teacher={teacher_name!r}), so it cannot read "
+            f"identity from a reference image; models trained with one of {', '.join(TEACHERS)} can"
+        )
+    frame = torch.from_numpy(_load_image(image)).permute(2, 0, 1)[None].float() / 255  # (1, 3, H, W)
+    if teacher_name == "synthtalk":
+        from .synthtalk import SynthTalkTeacher
+
+        return SynthTalkTeacher.from_pretrained().predict(frame).identity
+    from .identity import IdentityTeacher
+
+    return IdentityTeacher().predict(frame)
+
+
+def _load_image(image) -> np.ndarray:
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+            raise Speech2VideoError(f"reference_image must be an (H, W, 3) uint8 array, got {image.dtype} {image.shape}")
+        return image
+    from ..video import read_video
+
+    try:
+        frames, _ = read_video(str(image))
+    except (OSError, ValueError) as error:
+        raise Speech2VideoError(f"cannot read the reference image {image}: {error}") from None
+    return frames[0]

@@ -1,0 +1,139 @@
+"""Stage 2, the generator: what it is trained on and the losses besides the adversarial ones.
+
+The frozen stage-1 student turns each clip's audio into the generator's inputs once (`student_features`).
+A training example is one clip: a window of `motion_frames` real frames (the motion encoder reads their
+motion codes) with, inside it, `frames` consecutive frames that the generator renders and the critics judge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..data.schema import decode_audio, decode_frames
+from ..evaluation.sync import VIDEO_WINDOW, audio_windows, mouth_crops
+
+MOUTH_ROWS = 0.55  # rows below this fraction of the face crop hold the mouth and jaw
+MOUTH_WEIGHT = 3.0  # reconstruction weight of those rows relative to the rest
+
+
+@dataclass
+class StudentFeatures:
+    """The frozen student's view of one clip: content (T, C), identity (D,), emotion_probs (E,)."""
+
+    content: torch.Tensor
+    identity: torch.Tensor
+    emotion_probs: torch.Tensor
+
+
+@torch.no_grad()
+def student_features(model, dataset, feature_extractor, batch_size: int = 16) -> list[StudentFeatures]:
+    """Run the student over every clip of `dataset` on clean audio, in padded batches (masked: padding-invariant)."""
+    model.eval()
+    features = []
+    for start in tqdm(range(0, len(dataset), batch_size), desc="student features"):
+        rows = dataset[start:start + batch_size]
+        inputs = feature_extractor([decode_audio({"audio": a}) for a in rows["audio"]], sampling_rate=16_000,
+                                   padding=True, return_attention_mask=True, return_tensors="pt")
+        num_frames = torch.tensor(rows["num_frames"])
+        speech = model.encode_speech(inputs.input_values, inputs.attention_mask, num_frames)
+        for i, frames in enumerate(num_frames.tolist()):
+            features.append(StudentFeatures(speech.content_features[i, :frames], speech.identity_embeds[i],
+                                            speech.emotion_logits[i].softmax(-1)))
+    return features
+
+
+@dataclass
+class GeneratorBatch:
+    """B clips. Whole motion window (W frames): real (B, W, 3, S, S) in [0, 1], content (B, W, C);
+    per clip: the generator's identity (B, D) and emotion_probs (B, E), teacher_identity (B, D),
+    teacher_emotion (B, E); in the rendered part (frames `start` .. `start` + T of the window):
+    teacher_mouth (B, T); audio windows of the whole window and its `max_shift` neighbours
+    (B, W + 2 max_shift, n_mels, 20): the window's frame w is at index w + max_shift."""
+
+    real: torch.Tensor
+    content: torch.Tensor
+    identity: torch.Tensor
+    emotion_probs: torch.Tensor
+    teacher_identity: torch.Tensor
+    teacher_emotion: torch.Tensor
+    teacher_mouth: torch.Tensor
+    audio_windows: torch.Tensor
+    start: int
+    frames: int
+    max_shift: int
+
+
+def collate_generator(examples, motion_frames: int, frames: int, max_shift: int, rng: np.random.Generator,
+                      conditioning: str = "teacher") -> GeneratorBatch:
+    """examples: (corpus row, StudentFeatures) pairs of clips with at least `motion_frames` frames.
+
+    `conditioning` says where the generator's identity and emotion come from: "teacher", the face
+    teachers' targets for the clip (the spaces the student predicts in, so at inference the student's
+    outputs take their place), or "student", the frozen student's own predictions. Content is always the
+    student's.
+    """
+    start = int(rng.integers(2, motion_frames - frames - 1))  # keeps the content context inside the window
+    real, content, audio, mouth = [], [], [], []
+    for row, student in examples:
+        num_frames = len(student.content)
+        first = int(rng.integers(0, num_frames - motion_frames + 1))
+        video = decode_frames(row, first, first + motion_frames)
+        real.append(torch.from_numpy(video).permute(0, 3, 1, 2).float() / 255)
+        content.append(student.content[first:first + motion_frames])
+        mel = audio_windows(decode_audio(row), num_frames)  # (T_clip, n_mels, 20)
+        index = torch.arange(first - max_shift, first + motion_frames + max_shift).clamp(0, num_frames - 1)
+        audio.append(mel[index])
+        mouth.append(torch.tensor(row["teacher_mouth_open"][first + start:first + start + frames]))
+    teacher_identity = torch.tensor(np.array([row["teacher_identity"] for row, _ in examples]), dtype=torch.float32)
+    teacher_emotion = torch.tensor(np.array([row["teacher_emotion"] for row, _ in examples]), dtype=torch.float32)
+    from_teacher = conditioning == "teacher"
+    return GeneratorBatch(
+        real=torch.stack(real), content=torch.stack(content),
+        identity=teacher_identity if from_teacher else torch.stack([s.identity for _, s in examples]),
+        emotion_probs=teacher_emotion if from_teacher else torch.stack([s.emotion_probs for _, s in examples]),
+        teacher_identity=teacher_identity,
+        teacher_emotion=teacher_emotion,
+        teacher_mouth=torch.stack(mouth), audio_windows=torch.stack(audio),
+        start=start, frames=frames, max_shift=max_shift,
+    )
+
+
+def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """L1 over frames (..., 3, S, S), the mouth rows weighted `MOUTH_WEIGHT` times more."""
+    size = fake.shape[-2]
+    weights = torch.ones(size, 1, device=fake.device)
+    weights[round(MOUTH_ROWS * size):] = MOUTH_WEIGHT
+    return ((fake - real).abs() * weights).mean() / weights.mean()
+
+
+def kl_to_standard_normal(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(log_variance)) || N(0, 1)), summed over the code, averaged over the rest."""
+    return 0.5 * (mean.square() + log_variance.exp() - 1 - log_variance).sum(-1).mean()
+
+
+def sync_windows(frames: torch.Tensor, batch: GeneratorBatch, shifts: torch.Tensor):
+    """Mouth windows of the rendered frames with a full 5-frame neighbourhood, and the audio at each shift.
+
+    frames (B, T, 3, S, S) -> video (B * K, 5, 32, 64) and audio (B * K, len(shifts), n_mels, 20), where
+    K = T - 4 centre frames; shift 0 is the matching audio.
+    """
+    batch_size, length = frames.shape[:2]
+    mouths = mouth_crops(frames.flatten(0, 1)).unflatten(0, (batch_size, length))  # (B, T, 32, 64)
+    half = VIDEO_WINDOW // 2
+    centres = torch.arange(half, length - half)
+    video = torch.stack([mouths[:, c - half:c + half + 1] for c in centres], dim=1).flatten(0, 1)
+    window_index = batch.start + centres + batch.max_shift  # positions in batch.audio_windows
+    audio = batch.audio_windows[:, window_index[:, None] + shifts[None]]  # (B, K, S, n_mels, 20)
+    return video, audio.flatten(0, 1)
+
+
+def sync_loss(expert, video: torch.Tensor, audio: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+    """InfoNCE: each mouth window (N, 5, 32, 64) must pick its own audio (index 0) among (N, S, n_mels, 20)."""
+    audio_embeds = expert.embed_audio(audio.flatten(0, 1)).unflatten(0, audio.shape[:2])
+    logits = torch.einsum("nd,nsd->ns", expert.embed_video(video), audio_embeds) / temperature
+    return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
