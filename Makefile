@@ -31,5 +31,10 @@ system-deps:
 test: install system-deps
 	$(BIN)/python -m pytest
 
+# A talking face from the bundled example voice (SynthTalk, unseen speaker) with the embedded default model.
+demo: install
+	mkdir -p outputs
+	$(BIN)/speech2video generate examples/audio/synthtalk_happy.wav -o outputs/demo.mp4 --overwrite
+
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -8,6 +8,7 @@ Writes src/speech2video/pretrained/NAME/: config.json, model.safetensors (float1
 huggingface_hub `ModelCard` (license, datasets, tags, the benchmark's speech-only figures as model-index
 entries) whose text is the hand-written `--card_body` plus the benchmark table. Prints the size and the
 pixel change float16 causes on a test input, as JSON. An existing release is only replaced with --overwrite.
+Usual order: release the weights, benchmark the released model by name, run again with the card arguments.
 """
 
 import argparse
@@ -59,9 +60,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model_path", required=True, help="a trained model folder (save_pretrained)")
     parser.add_argument("--name", required=True, help="name of the embedded checkpoint, e.g. synthtalk-128")
-    parser.add_argument("--card_body", required=True, help="markdown: what it is, data, training, limitations")
-    parser.add_argument("--metrics", required=True, help="JSON printed by benchmarks/quality.py for this model")
-    parser.add_argument("--dataset", action="append", required=True, help="training data name (repeatable)")
+    parser.add_argument("--card_body", help="markdown: what it is, data, training, limitations")
+    parser.add_argument("--metrics", help="JSON printed by benchmarks/quality.py for the released model")
+    parser.add_argument("--dataset", action="append", default=[], help="training data name (repeatable)")
     parser.add_argument("--license", default="apache-2.0")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing release of that name")
     args = parser.parse_args()
@@ -75,7 +76,10 @@ def main():
     model.to(torch.float16).save_pretrained(target)
     for name in ("config.json", "model.safetensors"):
         (target / name).chmod(0o644)
-    write_model_card(target, args)
+    if args.metrics and args.card_body:
+        write_model_card(target, args)
+    else:
+        print("no --metrics/--card_body: weights released without a model card; benchmark them, then run again")
     released = Speech2VideoModel.from_pretrained(target).eval()
     difference = np.abs(render(released) - reference)
     print(json.dumps({

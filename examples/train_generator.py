@@ -73,10 +73,10 @@ def parse_args(argv=None):
     parser.add_argument("--adversarial_start_step", type=int, default=300,
                         help="reconstruction-only warm-up: the teacher and adversarial losses start at this step")
     parser.add_argument("--l1_weight", type=float, default=10.0)
-    parser.add_argument("--teacher_weight", type=float, default=1.0)
-    parser.add_argument("--adversarial_weight", type=float, default=0.1)
+    parser.add_argument("--teacher_weight", type=float, default=0.1)
+    parser.add_argument("--adversarial_weight", type=float, default=0.05)
     parser.add_argument("--sync_weight", type=float, default=0.3)
-    parser.add_argument("--kl_weight", type=float, default=0.01)
+    parser.add_argument("--kl_weight", type=float, default=0.001)
     parser.add_argument("--ema_decay", type=float, default=0.999)
     parser.add_argument("--gradient_accumulation_steps", type=int, default=1)
     parser.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default="no")

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything must work without the Hub
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the Space tests must not phone home
 
 from pathlib import Path
 

@@ -28,3 +28,14 @@ def test_failed_write_leaves_no_file(tmp_path):
         with VideoWriter(target, fps=25) as writer:
             writer.write(np.zeros((2, 16, 16, 3), np.float32))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_video_gets_the_usual_file_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = write_video(tmp_path / "out.mp4", np.zeros((2, 16, 16, 3), np.uint8), fps=25)
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -108,6 +108,9 @@ class VideoWriter:
                     self._container.mux(self._audio.encode(None))
             self._container.close()
             if exc_type is None:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(self._temp_path, 0o666 & ~umask)  # mkstemp makes it private; a video is an ordinary file
                 os.replace(self._temp_path, self.path)
         finally:
             if os.path.exists(self._temp_path):

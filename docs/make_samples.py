@@ -1,0 +1,53 @@
+"""Draw a model's contact sheet and two short sample videos from held-out SynthTalk clips (docs/samples/).
+
+    python docs/make_samples.py --model synthtalk-128 --corpus corpora/synthtalk-targets
+
+The sheet has three rows per clip: the real frames, the speech-only video and the static-image baseline,
+at the same 8 moments. The videos put real | speech-only | baseline side by side, with the clip's audio.
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import skia
+from datasets import load_from_disk
+
+from speech2video import Speech2VideoPipeline, write_video
+from speech2video.data.schema import decode_audio, decode_frames
+
+OUTPUT = Path(__file__).parent / "samples"
+CLIPS = (3, 11)  # fixed test clips (unseen speakers and sentences)
+COLUMNS = 8
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--corpus", default="corpora/synthtalk-targets")
+    args = parser.parse_args()
+    pipe = Speech2VideoPipeline.from_pretrained(args.model)
+    name = args.model or "default"
+    test = load_from_disk(args.corpus)["test"]
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for index in CLIPS:
+        row = test[index]
+        audio, real = decode_audio(row), decode_frames(row)
+        speech_only = pipe(audio, sampling_rate=16_000, seed=0).frames[: len(real)]
+        baseline = pipe(audio, sampling_rate=16_000, seed=0, reference_image=real[0]).frames[: len(real)]
+        moments = np.linspace(0, len(real) - 1, COLUMNS).round().astype(int)
+        rows += [np.concatenate(list(video[moments]), axis=1) for video in (real, speech_only, baseline)]
+        path = OUTPUT / f"{name}-{row['clip_id']}-{row['emotion']}.mp4"
+        write_video(path, np.concatenate([real, speech_only, baseline], axis=2), fps=25.0, audio=audio, overwrite=True)
+        print(f"wrote {path}: real | speech-only | static-image baseline ({row['text']!r}, {row['emotion']})")
+    sheet = np.concatenate(rows, axis=0)
+    rgba = np.concatenate([sheet, np.full(sheet.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    sheet_path = OUTPUT / f"{name}-contact-sheet.png"
+    skia.Image.fromarray(np.ascontiguousarray(rgba), colorType=skia.ColorType.kRGBA_8888_ColorType).save(
+        str(sheet_path), skia.kPNG)
+    print(f"wrote {sheet_path}: per clip, rows real / speech-only / baseline at {COLUMNS} moments")
+
+
+if __name__ == "__main__":
+    main()

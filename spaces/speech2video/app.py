@@ -1,0 +1,104 @@
+"""speech2video Space: a voice in, a talking face out, with no picture of the speaker.
+
+Runs on Hugging Face Spaces (see README.md) and locally from the repository:
+
+    python spaces/speech2video/app.py
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from speech2video import Speech2VideoError, Speech2VideoPipeline, embedded_models, load_audio
+from speech2video.checkpoints import DEFAULT_MODEL
+
+MAX_SECONDS = 30  # longer recordings are refused: about 20 s of waiting per 30 s of speech on 2 CPU cores
+SILENCE_PEAK = 1e-3  # a peak below this (-60 dBFS) is treated as silence
+SAMPLING_RATE = 16_000
+OUTPUT_ROOT = Path(tempfile.gettempdir()) / "speech2video-space"  # every request writes in its own subfolder
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "audio").glob("*.wav"))
+
+
+@functools.lru_cache(maxsize=2)
+def load_pipeline(name: str) -> Speech2VideoPipeline:
+    return Speech2VideoPipeline.from_pretrained(name)
+
+
+def read_speech(audio_path: str | None, video_path: str | None) -> np.ndarray:
+    """The request's speech at 16 kHz, checked against the Space's limits (gr.Error says what is wrong)."""
+    source = audio_path or video_path
+    if source is None:
+        raise gr.Error("Record or upload some speech (or a video with sound) first.")
+    try:
+        audio = load_audio(source, target_rate=SAMPLING_RATE)
+    except Speech2VideoError as error:
+        raise gr.Error(str(error)) from None
+    if len(audio) > MAX_SECONDS * SAMPLING_RATE:
+        raise gr.Error(f"The recording is {len(audio) / SAMPLING_RATE:.0f} s long; this Space takes up to {MAX_SECONDS} s.")
+    if np.abs(audio).max() < SILENCE_PEAK:
+        raise gr.Error("The recording is silent: nothing to lip-sync to.")
+    return audio
+
+
+def voice_summary(pipe: Speech2VideoPipeline, identity: np.ndarray) -> str:
+    """What the model inferred about the speaker, in words (SynthTalk models know what their dimensions mean)."""
+    if pipe.model.config.identity_teacher != "synthtalk":
+        return f"Identity embedding: {len(identity)} numbers (the identity teacher's space)."
+    from speech2video.data.synthtalk.speakers import IDENTITY_DIMENSIONS
+
+    values = {name: value for (name, voice_linked), value in zip(IDENTITY_DIMENSIONS, identity.tolist()) if voice_linked}
+    lines = [f"- voice sounds **{'female' if values['gender'] > 0.5 else 'male'}** (score {values['gender']:.2f})"]
+    lines += [f"- {name.replace('_', ' ')}: {value:.2f}" for name, value in values.items() if name != "gender"]
+    return "Face parameters inferred from the voice (0..1; hair, shirt and background are not in a voice):\n" + "\n".join(lines)
+
+
+def generate(audio_path, video_path, model_name, emotion, seed, progress=gr.Progress(track_tqdm=True)):
+    audio = read_speech(audio_path, video_path)
+    pipe = load_pipeline(model_name)
+    labels = pipe.model.config.emotion_labels
+    if emotion != "auto" and emotion not in labels:
+        raise gr.Error(f"{model_name} knows the emotions {', '.join(labels)}; choose one of them or auto.")
+    pipe.set_progress_bar_config(desc="rendering")  # followed by gr.Progress(track_tqdm=True)
+    video = pipe(audio, sampling_rate=SAMPLING_RATE, seed=int(seed), emotion=None if emotion == "auto" else emotion)
+    OUTPUT_ROOT.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(dir=OUTPUT_ROOT)) / "speech2video.mp4"
+    video.save(path)
+    return str(path), video.emotion_probs, voice_summary(pipe, video.identity_embedding)
+
+
+def build_demo() -> gr.Blocks:
+    models = embedded_models()
+    default = DEFAULT_MODEL if DEFAULT_MODEL in models else models[0]
+    emotions = ["auto", *load_pipeline(default).model.config.emotion_labels]
+    with gr.Blocks(title="speech2video", delete_cache=(600, 3600)) as demo:
+        gr.Markdown(
+            "# speech2video\nSpeech in, talking face out, **with no picture of the speaker**: the model "
+            "infers identity cues, emotion and lip motion from the voice alone (Si et al., INTERSPEECH 2021). "
+            f"Up to {MAX_SECONDS} s of speech."
+        )
+        with gr.Row():
+            with gr.Column():
+                audio = gr.Audio(sources=["microphone", "upload"], type="filepath", label="Speech")
+                video_input = gr.Video(sources=["upload"], label="...or a video (its sound is used)")
+                model = gr.Dropdown(models, value=default, label="Model")
+                emotion = gr.Dropdown(emotions, value="auto", label="Emotion (auto: from the voice)")
+                seed = gr.Number(value=0, precision=0, label="Seed (blinks and head motion)")
+                button = gr.Button("Generate", variant="primary")
+                if EXAMPLES:
+                    gr.Examples([[str(path)] for path in EXAMPLES], inputs=[audio], label="Example voices")
+            with gr.Column():
+                output = gr.Video(label="Talking face", format="mp4")
+                probabilities = gr.Label(label="Emotion heard in the voice", num_top_classes=len(emotions) - 1)
+                summary = gr.Markdown()
+        button.click(generate, [audio, video_input, model, emotion, seed], [output, probabilities, summary],
+                     api_name="generate")
+    return demo.queue(default_concurrency_limit=1, max_size=16)
+
+
+if __name__ == "__main__":
+    build_demo().launch()
