@@ -117,12 +117,3 @@ def test_bad_options_raise_clear_errors(tiny_pipeline, kwargs):
 
 def test_silent_audio_still_gives_a_video(tiny_pipeline):
     assert len(tiny_pipeline(np.zeros(16_000, np.float32), sampling_rate=16_000, seed=0).frames) == 25
-
-
-def test_no_default_model_is_a_clear_error_until_one_is_embedded():
-    from speech2video.checkpoints import DEFAULT_MODEL, embedded_models
-
-    if DEFAULT_MODEL in embedded_models():
-        pytest.skip("a default checkpoint is embedded")
-    with pytest.raises(Speech2VideoError, match="no default checkpoint"):
-        Speech2VideoPipeline.from_pretrained()

@@ -216,10 +216,13 @@ class Speech2VideoPreTrainedModel(PreTrainedModel):
         """Load an embedded checkpoint by name (default: the package's default), a local folder or a Hub id.
 
         Only safetensors weights are loaded; a bad folder raises `CheckpointError` saying what is wrong.
-        Weights load in float32 (the released ones are stored in float16) unless `dtype=` says otherwise.
+        Weights load in float32 (the released ones are stored in float16, which CPUs run slowly or not at
+        all) unless `dtype=` names another dtype; `dtype="auto"`, which transformers' `pipeline()` passes,
+        also means float32.
         """
         kwargs["use_safetensors"] = True
-        kwargs.setdefault("dtype", torch.float32)
+        if kwargs.get("dtype") in (None, "auto"):
+            kwargs["dtype"] = torch.float32
         return super().from_pretrained(resolve_model_path(pretrained_model_name_or_path), *args, **kwargs)
 
 
