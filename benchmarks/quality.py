@@ -56,12 +56,12 @@ def load_sync_expert(corpus, path: Path) -> SyncExpert:
     return expert
 
 
-def clip_metrics(frames: np.ndarray, row: dict, teacher, expert, labels: list[str]) -> dict:
-    """Metrics of one video (T, S, S, 3) uint8 against the clip's truth and real frames."""
-    real = decode_frames(row)
+def clip_metrics(frames: np.ndarray, row: dict, audio: np.ndarray, real: np.ndarray, teacher, expert,
+                 labels: list[str]) -> dict:
+    """Metrics of one video (T, S, S, 3) uint8 against the clip's truth, its audio and its real frames."""
     frames = frames[: len(real)]
     seen = teacher.predict(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255)
-    offset, confidence = sync_offset_confidence(expert, decode_audio(row), frames)
+    offset, confidence = sync_offset_confidence(expert, audio, frames)
     mouth_box = (round(0.55 * frames.shape[1]), frames.shape[1], 0, frames.shape[2])
     return {
         "emotion_correct": labels[int(seen.emotion_probs.mean(0).argmax())] == row["emotion"],
@@ -153,6 +153,7 @@ def main() -> None:
     still = mean_face(corpus)
 
     rows = {"speech-only": [], "static-image baseline": [], "real video": [], "mean face": []}
+    detected = []  # does the sync expert find the exact offset of a 2-frame delay?
     for row in tqdm(test, desc="clips"):
         audio, real = decode_audio(row), decode_frames(row)
         videos = {
@@ -162,10 +163,10 @@ def main() -> None:
             "mean face": np.repeat(still[None], len(real), axis=0),
         }
         for name, frames in videos.items():
-            rows[name].append(clip_metrics(frames, row, teacher, expert, labels))
+            rows[name].append(clip_metrics(frames, row, audio, real, teacher, expert, labels))
+        delayed = np.concatenate([real[:1], real[:1], real[:-2]])  # the real video 2 frames late
+        detected.append(sync_offset_confidence(expert, audio, delayed)[0] == 2)
 
-    detected = [sync_offset_confidence(expert, decode_audio(row), np.concatenate([real[:1], real[:1], real[:-2]]))[0] == 2
-                for row in test for real in [decode_frames(row)]]  # the real video delayed by 2 frames
     truth_identity = np.array(test["identity"])
     real_features = np.concatenate([m["features"] for m in rows["real video"]])
     results = {name: summarise(per_clip, truth_identity, real_features) for name, per_clip in rows.items()}

@@ -14,8 +14,6 @@ import argparse
 import json
 import logging
 import math
-import os
-import shutil
 import zlib
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model, get_cosine_sch
 
 from speech2video import Speech2VideoConfig, Speech2VideoModel
 from speech2video.teachers.targets import TARGETS_INFO
+from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
 from speech2video.training.distillation import collate, distillation_losses
 
 logger = logging.getLogger(__name__)
@@ -88,22 +87,6 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
         model.config.encoder_config = pretrained.config
         model.encoder.wav2vec2 = pretrained
     return model
-
-
-def save_checkpoint(accelerator, output_dir: Path, step: int, limit: int) -> None:
-    """accelerate state in checkpoint-<step>, written to a temp folder then renamed (crash-safe)."""
-    final, temporary = output_dir / f"checkpoint-{step}", output_dir / f".checkpoint-{step}.tmp"
-    accelerator.save_state(str(temporary))
-    if accelerator.is_main_process:
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(temporary, final)
-        for old in sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[:-limit]:
-            shutil.rmtree(old)
-
-
-def latest_checkpoint(output_dir: Path):
-    checkpoints = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    return checkpoints[-1] if checkpoints else None
 
 
 @torch.no_grad()
@@ -184,7 +167,7 @@ def main(argv=None):
     checkpoint = latest_checkpoint(output_dir) if args.resume_from_checkpoint == "latest" else args.resume_from_checkpoint
     if checkpoint:
         accelerator.load_state(str(checkpoint))
-        global_step = int(Path(checkpoint).name.split("-")[1])
+        global_step = checkpoint_step(checkpoint)
         logger.info("resumed from %s at step %d", checkpoint, global_step)
     steps_per_epoch = math.ceil(len(train_dataloader) / args.gradient_accumulation_steps)
     first_epoch, skip_batches = divmod(global_step, steps_per_epoch)

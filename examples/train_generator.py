@@ -20,8 +20,6 @@ import argparse
 import json
 import logging
 import math
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +32,7 @@ from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 from transformers import Wav2Vec2FeatureExtractor
 
-from speech2video import Speech2VideoConfig, Speech2VideoModel
+from speech2video import Speech2VideoConfig, Speech2VideoModel, Speech2VideoPipeline
 from speech2video.data.schema import decode_audio
 from speech2video.evaluation.sync import MIN_NEGATIVE_SHIFT, SyncExpert
 from speech2video.modeling_discriminators import (
@@ -42,10 +40,10 @@ from speech2video.modeling_discriminators import (
     hinge_generator_loss,
 )
 from speech2video.teachers.synthtalk import SynthTalkTeacher
+from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
 from speech2video.training.generator import (
     collate_generator, kl_to_standard_normal, reconstruction_loss, student_features, sync_loss, sync_windows,
 )
-from speech2video.video import write_video
 
 logger = logging.getLogger(__name__)
 
@@ -100,32 +98,10 @@ class Critics(torch.nn.Module):
         self.motion = MotionDiscriminator(config.motion_dim)
 
 
-def save_checkpoint(accelerator, output_dir: Path, step: int, limit: int) -> None:
-    """accelerate state in checkpoint-<step>, written to a temp folder then renamed (crash-safe)."""
-    final, temporary = output_dir / f"checkpoint-{step}", output_dir / f".checkpoint-{step}.tmp"
-    accelerator.save_state(str(temporary))
-    if accelerator.is_main_process:
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(temporary, final)
-        for old in sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[:-limit]:
-            shutil.rmtree(old)
-
-
-def latest_checkpoint(output_dir: Path):
-    checkpoints = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    return checkpoints[-1] if checkpoints else None
-
-
-@torch.no_grad()
-def write_sample(model, row, feature_extractor, path: Path, seed: int = 0) -> None:
+def write_sample(pipe: Speech2VideoPipeline, row, path: Path, seed: int = 0) -> None:
     """The model's video for one held-out clip, with its audio, as an mp4."""
-    audio = decode_audio(row)
-    inputs = feature_extractor(audio, sampling_rate=16_000, return_tensors="pt")
-    frames = model(inputs.input_values, generator=torch.Generator().manual_seed(seed)).frames[0]
-    frames = (frames.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_video(path, frames, fps=model.config.fps, audio=audio, sampling_rate=16_000,
-                overwrite=True)
+    pipe(decode_audio(row), sampling_rate=16_000, seed=seed).save(path, overwrite=True)
 
 
 def main(argv=None):
@@ -185,12 +161,13 @@ def main(argv=None):
     checkpoint = latest_checkpoint(output_dir) if args.resume_from_checkpoint == "latest" else args.resume_from_checkpoint
     if checkpoint:
         accelerator.load_state(str(checkpoint))
-        global_step = int(Path(checkpoint).name.split("-")[1])
+        global_step = checkpoint_step(checkpoint)
         rng = np.random.default_rng([args.seed, global_step])
         logger.info("resumed from %s at step %d", checkpoint, global_step)
 
     shifts = torch.tensor([0] + [s for s in range(-args.max_shift, args.max_shift + 1) if abs(s) >= MIN_NEGATIVE_SHIFT])
     unwrapped = accelerator.unwrap_model(model)
+    sample_pipe = Speech2VideoPipeline(model=unwrapped, feature_extractor=feature_extractor, task="speech-to-video")
     sample_row = corpus["validation"][0]
     progress = tqdm(total=args.max_train_steps, initial=global_step, desc="generator",
                     disable=not accelerator.is_local_main_process)
@@ -216,13 +193,13 @@ def main(argv=None):
                 save_checkpoint(accelerator, output_dir, global_step, args.checkpoints_total_limit)
             if accelerator.is_main_process and global_step % args.validation_steps == 0:
                 with ema_weights(ema, generator_parameters):
-                    write_sample(unwrapped, sample_row, feature_extractor, output_dir / "samples" / f"step-{global_step}.mp4")
+                    write_sample(sample_pipe, sample_row, output_dir / "samples" / f"step-{global_step}.mp4")
 
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         ema.copy_to(generator_parameters)  # the released generator is the EMA one
         unwrapped.save_pretrained(output_dir)
-        write_sample(unwrapped, sample_row, feature_extractor, output_dir / "samples" / "final.mp4")
+        write_sample(sample_pipe, sample_row, output_dir / "samples" / "final.mp4")
         (output_dir / "training_args.json").write_text(json.dumps(vars(args), indent=2) + "\n")
         print(json.dumps({"step": global_step, "output_dir": str(output_dir)}))
     accelerator.end_training()
@@ -249,7 +226,6 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     batch_size, window = batch.real.shape[:2]
     rendered = slice(batch.start, batch.start + batch.frames)
     real = batch.real[:, rendered]  # (B, T, 3, S, S)
-    condition = torch.cat([batch.identity, batch.emotion_probs], dim=-1)
 
     # the generator's inputs: motion read from the real window, style per frame, frames rendered
     mean, log_variance = motion_encoder(batch.real.flatten(0, 1))
@@ -260,13 +236,13 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     prior, _ = model.motion(torch.randn(batch_size, window, model.config.motion_noise_dim))
     logs = {}
 
+    frame_condition = torch.cat([batch.identity, batch.emotion_probs], dim=-1).repeat_interleave(batch.frames, dim=0)
+    audio = batch.audio_windows[:, batch.max_shift:][:, rendered]  # (B, T, n_mels, 20) of the rendered frames
+
     if adversarial:
-        real_frames = real.flatten(0, 1)
-        frame_condition = condition.repeat_interleave(batch.frames, dim=0)
-        audio = batch.audio_windows[:, batch.max_shift:][:, rendered]
         video, sync_audio = sync_windows(real, batch, shifts)
         loss_d = (
-            hinge_discriminator_loss(critics_.frame(real_frames, frame_condition),
+            hinge_discriminator_loss(critics_.frame(real.flatten(0, 1), frame_condition),
                                      critics_.frame(fake.detach().flatten(0, 1), frame_condition))
             + hinge_discriminator_loss(critics_.sequence(real, audio), critics_.sequence(fake.detach(), audio))
             + hinge_discriminator_loss(critics_.motion(mean.detach()), critics_.motion(prior.detach()))
@@ -291,10 +267,9 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
         )
     if adversarial:
         critics_.requires_grad_(False)
-        audio = batch.audio_windows[:, batch.max_shift:][:, rendered]
         video, sync_audio = sync_windows(fake, batch, shifts)
         losses["adversarial"] = args.adversarial_weight * (
-            hinge_generator_loss(critics_.frame(fake.flatten(0, 1), condition.repeat_interleave(batch.frames, dim=0)))
+            hinge_generator_loss(critics_.frame(fake.flatten(0, 1), frame_condition))
             + hinge_generator_loss(critics_.sequence(fake, audio))
         )
         losses["motion_prior"] = args.adversarial_weight * hinge_generator_loss(critics_.motion(prior))

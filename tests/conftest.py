@@ -48,6 +48,16 @@ def tiny_pipeline(tiny_model_dir):
     return Speech2VideoPipeline.from_pretrained(tiny_model_dir)
 
 
+def load_example_script(name: str):
+    """Import `examples/<name>.py` as a module (the training scripts are files, not package modules)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def speech_like(seconds=1.0, rate=16_000, channels=1, seed=0):
     """A voiced, syllable-modulated signal (float32, shape (n,) or (n, channels)) standing in for speech."""
     rng = np.random.default_rng(seed)

@@ -3,28 +3,17 @@
 The corpus (`corpus_with_targets` in conftest) has SynthTalk's ground truth as teacher targets.
 """
 
-import importlib.util
 import json
-from pathlib import Path
 
-import pytest
 import torch
 
+from conftest import load_example_script
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk import EMOTIONS
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "train_distillation.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("train_distillation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_training_learns_checkpoints_and_resumes(corpus_with_targets, tmp_path):
-    script = _load_script()
+    script = load_example_script("train_distillation")
     data, output = corpus_with_targets / "targets", tmp_path / "student"
     common = ["--dataset_path", str(data), "--output_dir", str(output), "--model_config",
               str(corpus_with_targets / "config.json"), "--train_batch_size", "4", "--max_frames", "25",

@@ -1,24 +1,13 @@
 """Stage 2 script: a few adversarial steps on a tiny SynthTalk corpus are finite, learn and resume."""
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import torch
 
-from conftest import tiny_config
+from conftest import load_example_script, tiny_config
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk import EMOTIONS
-
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "train_generator.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("train_generator", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tmp_path):
@@ -30,7 +19,7 @@ def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tm
               "--output_dir", str(output), "--train_batch_size", "2", "--motion_frames", "16",
               "--learning_rate", "2e-3", "--adversarial_start_step", "20", "--checkpointing_steps", "13",
               "--validation_steps", "13", "--seed", "0"]
-    script = _load_script()
+    script = load_example_script("train_generator")
     script.main([*common, "--max_train_steps", "26"])
 
     logs = [json.loads(line) for line in (output / "losses.jsonl").read_text().splitlines()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -19,13 +21,20 @@ def identity_from_image(teacher_name: str | None, image) -> torch.Tensor:
             f"identity from a reference image; models trained with one of {', '.join(TEACHERS)} can"
         )
     frame = torch.from_numpy(_load_image(image)).permute(2, 0, 1)[None].float() / 255  # (1, 3, H, W)
+    teacher = _load_teacher(teacher_name)
+    return teacher.predict(frame).identity if teacher_name == "synthtalk" else teacher.predict(frame)
+
+
+@functools.lru_cache(maxsize=None)
+def _load_teacher(teacher_name: str):
+    """Each teacher is loaded once per process (the static-image baseline calls this for every video)."""
     if teacher_name == "synthtalk":
         from .synthtalk import SynthTalkTeacher
 
-        return SynthTalkTeacher.from_pretrained().predict(frame).identity
+        return SynthTalkTeacher.from_pretrained()
     from .identity import IdentityTeacher
 
-    return IdentityTeacher().predict(frame)
+    return IdentityTeacher()
 
 
 def _load_image(image) -> np.ndarray:

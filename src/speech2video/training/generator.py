@@ -34,12 +34,13 @@ class StudentFeatures:
 def student_features(model, dataset, feature_extractor, batch_size: int = 16) -> list[StudentFeatures]:
     """Run the student over every clip of `dataset` on clean audio, in padded batches (masked: padding-invariant)."""
     model.eval()
+    clips = dataset.select_columns(["audio", "num_frames"])
     features = []
-    for start in tqdm(range(0, len(dataset), batch_size), desc="student features"):
-        rows = dataset[start:start + batch_size]
-        inputs = feature_extractor([decode_audio({"audio": a}) for a in rows["audio"]], sampling_rate=16_000,
+    for start in tqdm(range(0, len(clips), batch_size), desc="student features"):
+        rows = [clips[i] for i in range(start, min(start + batch_size, len(clips)))]
+        inputs = feature_extractor([decode_audio(row) for row in rows], sampling_rate=16_000,
                                    padding=True, return_attention_mask=True, return_tensors="pt")
-        num_frames = torch.tensor(rows["num_frames"])
+        num_frames = torch.tensor([row["num_frames"] for row in rows])
         speech = model.encode_speech(inputs.input_values, inputs.attention_mask, num_frames)
         for i, frames in enumerate(num_frames.tolist()):
             features.append(StudentFeatures(speech.content_features[i, :frames], speech.identity_embeds[i],

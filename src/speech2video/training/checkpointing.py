@@ -1,0 +1,34 @@
+"""Crash-safe Accelerate checkpoints for the training scripts: `checkpoint-<step>` folders in the output dir."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+
+def _step(folder: Path) -> int:
+    return int(folder.name.split("-")[1])
+
+
+def save_checkpoint(accelerator, output_dir: Path, step: int, limit: int) -> None:
+    """accelerate state in checkpoint-<step>, written to a temp folder then renamed (a killed run never leaves
+    a half-written checkpoint); only the newest `limit` checkpoints are kept."""
+    final, temporary = output_dir / f"checkpoint-{step}", output_dir / f".checkpoint-{step}.tmp"
+    accelerator.save_state(str(temporary))
+    if accelerator.is_main_process:
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(temporary, final)
+        for old in sorted(output_dir.glob("checkpoint-*"), key=_step)[:-limit]:
+            shutil.rmtree(old)
+
+
+def latest_checkpoint(output_dir: Path) -> Path | None:
+    """The newest complete checkpoint folder, or None."""
+    checkpoints = sorted(output_dir.glob("checkpoint-*"), key=_step)
+    return checkpoints[-1] if checkpoints else None
+
+
+def checkpoint_step(folder: str | os.PathLike) -> int:
+    """The training step a checkpoint folder was saved at."""
+    return _step(Path(folder))
