@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.utils import ProjectConfiguration, set_seed
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from datasets import concatenate_datasets, load_from_disk
 from tqdm.auto import tqdm
 from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model, get_cosine_schedule_with_warmup
@@ -29,6 +29,7 @@ from speech2video import Speech2VideoConfig, Speech2VideoModel
 from speech2video.teachers.targets import TARGETS_INFO
 from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
 from speech2video.training.distillation import collate, distillation_losses
+from speech2video.training.logs import log_step
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +133,11 @@ def main(argv=None):
         mixed_precision=args.mixed_precision,
         log_with=args.report_to,
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=args.seed),  # same order per epoch on resume
     )
+    output_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.INFO)
+    logger.info(accelerator.state)
     set_seed(args.seed)
 
     train_dataset = load_corpora(args.dataset_path, "train")
@@ -152,7 +156,9 @@ def main(argv=None):
     )
     trainable = [p for name, p in model.named_parameters() if name.startswith("encoder.")]  # stage 1: student only
     optimizer = torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=0.01)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, args.lr_warmup_steps, args.max_train_steps)
+    # the prepared scheduler steps once per process at each optimizer step (accelerate's convention)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, args.lr_warmup_steps * accelerator.num_processes,
+                                                args.max_train_steps * accelerator.num_processes)
     model, optimizer, train_dataloader, scheduler = accelerator.prepare(model, optimizer, train_dataloader, scheduler)
 
     weights = {
@@ -197,8 +203,8 @@ def main(argv=None):
             global_step += 1
             progress.update(1)
             logs = {f"loss_{name}": value.item() for name, value in losses.items()} | {"loss": loss.item()}
+            logs = log_step(accelerator, output_dir, global_step, logs)
             progress.set_postfix(**{k: round(v, 4) for k, v in logs.items()})
-            accelerator.log(logs, step=global_step)
             if global_step % args.checkpointing_steps == 0:
                 save_checkpoint(accelerator, output_dir, global_step, args.checkpoints_total_limit)
             if accelerator.is_main_process and (global_step % args.validation_steps == 0 or global_step == args.max_train_steps):

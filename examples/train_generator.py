@@ -20,13 +20,14 @@ import argparse
 import json
 import logging
 import math
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
-from accelerate.utils import ProjectConfiguration, set_seed
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from datasets import load_from_disk
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
@@ -44,6 +45,7 @@ from speech2video.training.checkpointing import checkpoint_step, latest_checkpoi
 from speech2video.training.generator import (
     collate_generator, kl_to_standard_normal, reconstruction_loss, student_features, sync_loss, sync_windows,
 )
+from speech2video.training.logs import log_step
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +114,10 @@ def main(argv=None):
         mixed_precision=args.mixed_precision,
         log_with=args.report_to,
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=args.seed),  # same order per epoch on resume
     )
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.INFO)
+    logger.info(accelerator.state)
     set_seed(args.seed)
     output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -134,13 +138,14 @@ def main(argv=None):
     features = student_features(model, train_dataset, feature_extractor)
     config = model.config
 
-    rng = np.random.default_rng(args.seed)
+    def collate_train(index):  # windows drawn from the batch's own seed: the same after a resume
+        batch_rng = np.random.default_rng([args.seed, zlib.crc32(np.asarray(index, np.int64).tobytes())])
+        return collate_generator([(train_dataset[i], features[i]) for i in index], args.motion_frames, args.frames,
+                                 args.max_shift, batch_rng, args.conditioning)
+
     train_dataloader = torch.utils.data.DataLoader(
         list(range(len(train_dataset))), batch_size=args.train_batch_size, shuffle=True, drop_last=True,
-        generator=torch.Generator().manual_seed(args.seed),
-        collate_fn=lambda index: collate_generator([(train_dataset[i], features[i]) for i in index],
-                                                   args.motion_frames, args.frames, args.max_shift, rng,
-                                                   args.conditioning),
+        generator=torch.Generator().manual_seed(args.seed), collate_fn=collate_train,
     )
     motion_encoder = MotionEncoder(config.motion_dim)
     critics = Critics(config)
@@ -162,7 +167,6 @@ def main(argv=None):
     if checkpoint:
         accelerator.load_state(str(checkpoint))
         global_step = checkpoint_step(checkpoint)
-        rng = np.random.default_rng([args.seed, global_step])
         logger.info("resumed from %s at step %d", checkpoint, global_step)
 
     shifts = torch.tensor([0] + [s for s in range(-args.max_shift, args.max_shift + 1) if abs(s) >= MIN_NEGATIVE_SHIFT])
@@ -171,8 +175,14 @@ def main(argv=None):
     sample_row = corpus["validation"][0]
     progress = tqdm(total=args.max_train_steps, initial=global_step, desc="generator",
                     disable=not accelerator.is_local_main_process)
-    for epoch in range(math.ceil(args.max_train_steps * args.gradient_accumulation_steps / len(train_dataloader)) + 1):
-        for batch in train_dataloader:
+    steps_per_epoch = math.ceil(len(train_dataloader) / args.gradient_accumulation_steps)
+    first_epoch, skip_batches = divmod(global_step, steps_per_epoch)
+    for epoch in range(first_epoch, math.ceil(args.max_train_steps / steps_per_epoch)):
+        train_dataloader.set_epoch(epoch)
+        batches = train_dataloader
+        if epoch == first_epoch and skip_batches:
+            batches = accelerator.skip_first_batches(train_dataloader, skip_batches * args.gradient_accumulation_steps)
+        for batch in batches:
             if global_step >= args.max_train_steps:
                 break
             adversarial = global_step >= args.adversarial_start_step
@@ -184,11 +194,8 @@ def main(argv=None):
             ema.step(generator_parameters)
             global_step += 1
             progress.update(1)
+            logs = log_step(accelerator, output_dir, global_step, logs)
             progress.set_postfix(**{k: round(v, 4) for k, v in logs.items()})
-            accelerator.log(logs, step=global_step)
-            if accelerator.is_main_process:
-                with open(output_dir / "losses.jsonl", "a") as log_file:
-                    log_file.write(json.dumps({"step": global_step, **logs}) + "\n")
             if global_step % args.checkpointing_steps == 0:
                 save_checkpoint(accelerator, output_dir, global_step, args.checkpoints_total_limit)
             if accelerator.is_main_process and global_step % args.validation_steps == 0:
@@ -230,6 +237,9 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     # the generator's inputs: motion read from the real window, style per frame, frames rendered
     mean, log_variance = motion_encoder(batch.real.flatten(0, 1))
     mean, log_variance = mean.unflatten(0, (batch_size, window)), log_variance.unflatten(0, (batch_size, window))
+    # appearance is constant over a window: without its window mean the code keeps blinks and head motion
+    # only, so the generator must take who it draws from the identity input (the prior never sees the face)
+    mean = mean - mean.mean(dim=1, keepdim=True)
     motion = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
     styles = model.generator.styles(batch.content, batch.identity, batch.emotion_probs, motion)[:, rendered]
     fake = model.generator.decode(styles.flatten(0, 1)).unflatten(0, (batch_size, batch.frames))

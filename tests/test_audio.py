@@ -1,4 +1,5 @@
 import io
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -130,3 +131,45 @@ def _wav_bytes():
 def _silent_video(path):
     write_video(path, np.zeros((5, 16, 16, 3), np.uint8), fps=25)
     return path
+
+
+def _video_with_audio_tracks(path, tones_hz, frame_times):
+    """An mp4 with one video stream (frames at `frame_times` seconds: irregular = variable frame rate) and
+    one AAC track per tone in `tones_hz` (1 s each)."""
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream("libx264", rate=1000)
+        video.width = video.height = 32
+        video.pix_fmt = "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        tracks = [container.add_stream("aac", rate=16_000, layout="mono") for _ in tones_hz]
+        for t in frame_times:
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 128, np.uint8), format="rgb24")
+            frame.pts = round(t * 1000)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        for track, tone in zip(tracks, tones_hz):
+            samples = (0.5 * np.sin(2 * np.pi * tone * np.arange(16_000) / 16_000)).astype(np.float32)
+            for start in range(0, 16_000, 1024):
+                frame = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="flt", layout="mono")
+                frame.sample_rate, frame.pts = 16_000, start
+                container.mux(track.encode(frame))
+            container.mux(track.encode(None))
+    return path
+
+
+def _dominant_hz(audio):
+    spectrum = np.abs(np.fft.rfft(audio[2000:14000]))
+    return np.argmax(spectrum) * 16_000 / 12_000
+
+
+def test_a_video_with_several_audio_tracks_gives_its_first_track(tmp_path):
+    path = _video_with_audio_tracks(tmp_path / "two-tracks.mp4", [440, 1000], np.arange(25) / 25)
+    assert abs(_dominant_hz(load_audio(path)) - 440) < 5
+
+
+def test_a_variable_frame_rate_video_gives_its_whole_audio(tmp_path):
+    times = np.cumsum(np.random.default_rng(0).uniform(0.01, 0.08, 30))  # 12 to 100 fps, changing every frame
+    audio = load_audio(_video_with_audio_tracks(tmp_path / "vfr.mp4", [440], times))
+    assert abs(len(audio) - 16_000) < 1100 and abs(_dominant_hz(audio) - 440) < 5  # AAC priming/padding aside

@@ -52,3 +52,28 @@ def test_over_the_duration_limit_is_refused_before_resampling():
         assert "limit" in str(error)
     else:
         raise AssertionError("expected AudioError")
+
+
+OPTIONS = st.fixed_dictionaries({}, optional={
+    "emotion": st.one_of(st.sampled_from(["happy", "ANGRY", "bored", ""]), st.integers(-1, 9), st.none()),
+    "seed": st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True), st.booleans(), st.text(max_size=3)),
+    "fps": st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 1000)),
+    "frame_batch_size": st.one_of(st.integers(-2, 70), st.floats(0, 10), st.none()),
+})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(array=hnp.arrays(st.sampled_from([np.int16, np.float32, np.float64, np.uint8]),
+                        st.one_of(hnp.array_shapes(min_dims=1, max_dims=1, min_side=0, max_side=20_000),
+                                  st.tuples(st.integers(0, 8000), st.sampled_from([1, 2, 6]))), elements=None),
+       rate=st.one_of(st.integers(0, 384_000), st.sampled_from([8_000, 16_000, 48_000])), options=OPTIONS)
+def test_any_pipeline_call_works_or_raises_the_package_error(tiny_pipeline, array, rate, options):
+    """Random audio and random call options: a video of the right length, or a Speech2VideoError."""
+    from speech2video import Speech2VideoError
+
+    try:
+        video = tiny_pipeline(array, sampling_rate=rate, **options)
+    except Speech2VideoError:
+        return
+    expected = round(len(load_audio(array, sampling_rate=rate)) / 16_000 * video.fps)
+    assert video.frames.dtype == np.uint8 and abs(len(video.frames) - expected) <= 1

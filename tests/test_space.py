@@ -50,3 +50,17 @@ def test_silent_and_too_long_recordings_get_clear_messages(client, tmp_path):
         client.predict(handle_file(str(silent)), None, "synthtalk-128", "auto", 0, api_name="/generate")
     with pytest.raises(Exception, match=f"up to {app.MAX_SECONDS} s"):
         client.predict(handle_file(str(long)), None, "synthtalk-128", "auto", 0, api_name="/generate")
+
+
+def test_each_request_writes_in_its_own_folder_and_old_ones_are_removed(client, tmp_path, monkeypatch):
+    import os
+    import time
+
+    _, app = client
+    monkeypatch.setattr(app, "OUTPUT_ROOT", tmp_path / "outputs")
+    first = app.new_output_folder()
+    stale = time.time() - app.OUTPUT_LIFETIME - 1
+    os.utime(first, (stale, stale))
+    second = app.new_output_folder()
+    assert second.parent == first.parent == tmp_path / "outputs" and second != first
+    assert not first.exists() and second.is_dir()

@@ -7,6 +7,7 @@ from speech2video.data.synthtalk import EMOTIONS, Speaker, build_corpus, make_cl
 from speech2video.data.synthtalk.animation import closure_intervals
 from speech2video.data.synthtalk.face import FaceLook
 from speech2video.data.synthtalk.sentences import is_test_sentence, sentence_pool
+from speech2video import OutputError
 from speech2video.data.schema import decode_audio, decode_frames
 
 SENTENCE = "Please bring my brown bag to the big meeting by the bay."
@@ -24,6 +25,45 @@ def test_same_seed_gives_byte_identical_clips(tmp_path, corpus):
     for split in corpus:
         assert corpus[split]["audio"] == again[split]["audio"]
         assert corpus[split]["video"] == again[split]["video"]
+
+
+def test_a_killed_build_restarts_from_its_finished_shards(tmp_path, corpus, monkeypatch):
+    """SIGKILL a build of the module's corpus after its second shard, rerun it: the finished shards are kept
+    (not rebuilt) and the result is byte-identical to the uninterrupted build."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    output = tmp_path / "killed"
+    shards = output / ".shards"
+    code = (f"from speech2video.data.synthtalk import build_corpus\n"
+            f"build_corpus({str(output)!r}, num_clips=20, num_speakers=10, image_size=64, seed=1, num_proc=1, shard_size=3)")
+    process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list(shards.glob("train-0000[0-9]"))) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL, "the build finished before it could be killed"
+    kept = {path.name: path.stat().st_mtime_ns for path in shards.glob("train-*") if not path.name.endswith(".tmp")}
+    assert len(kept) >= 2
+
+    with pytest.raises(OutputError, match="not empty"):  # other settings: not a restart of that build
+        build_corpus(output, num_clips=20, num_speakers=10, image_size=64, seed=2, num_proc=1, shard_size=3)
+    from speech2video.data import shards as shards_module
+
+    built = []
+    original = shards_module.ShardedBuild.run
+
+    def counting_run(self, name, items, make_shard, shard_size):
+        return original(self, name, items, lambda shard: built.append((name, len(shard))) or make_shard(shard), shard_size)
+
+    monkeypatch.setattr(shards_module.ShardedBuild, "run", counting_run)
+    again = build_corpus(output, num_clips=20, num_speakers=10, image_size=64, seed=1, num_proc=1, shard_size=3)
+    assert sum(n for name, n in built if name == "train") == len(corpus["train"]) - 3 * len(kept)
+    assert not shards.exists()
+    for split in corpus:
+        assert again[split]["audio"] == corpus[split]["audio"] and again[split]["video"] == corpus[split]["video"]
 
 
 def test_splits_have_disjoint_speakers_and_train_test_disjoint_sentences(corpus):

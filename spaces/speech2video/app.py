@@ -8,7 +8,9 @@ Runs on Hugging Face Spaces (see README.md) and locally from the repository:
 from __future__ import annotations
 
 import functools
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -20,7 +22,9 @@ from speech2video.checkpoints import DEFAULT_MODEL
 MAX_SECONDS = 30  # longer recordings are refused (a 3.8 s recording renders in 1.0 s on 2 CPU cores)
 SILENCE_PEAK = 1e-3  # a peak below this (-60 dBFS) is treated as silence
 SAMPLING_RATE = 16_000
+MAX_UPLOAD = "50mb"  # uploads above this are refused by Gradio before any decoding
 OUTPUT_ROOT = Path(tempfile.gettempdir()) / "speech2video-space"  # every request writes in its own subfolder
+OUTPUT_LIFETIME = 600  # seconds; Gradio has copied a result into its own cache long before
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "audio").glob("*.wav"))
 
 
@@ -64,11 +68,20 @@ def generate(audio_path, video_path, model_name, emotion, seed, progress=gr.Prog
     if emotion != "auto" and emotion not in labels:
         raise gr.Error(f"{model_name} knows the emotions {', '.join(labels)}; choose one of them or auto.")
     pipe.set_progress_bar_config(desc="rendering")  # followed by gr.Progress(track_tqdm=True)
-    video = pipe(audio, sampling_rate=SAMPLING_RATE, seed=int(seed), emotion=None if emotion == "auto" else emotion)
-    OUTPUT_ROOT.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(dir=OUTPUT_ROOT)) / "speech2video.mp4"
-    video.save(path)
+    video = pipe(audio, sampling_rate=SAMPLING_RATE, seed=int(seed), emotion=None if emotion == "auto" else emotion,
+                 stream=True)
+    path = new_output_folder() / "speech2video.mp4"
+    video.save(path)  # frames go to the file as they are rendered
     return str(path), video.emotion_probs, voice_summary(pipe, video.identity_embedding)
+
+
+def new_output_folder() -> Path:
+    """A fresh private folder for one request's video; folders of earlier requests past their lifetime go."""
+    OUTPUT_ROOT.mkdir(parents=True, exist_ok=True)
+    for folder in OUTPUT_ROOT.iterdir():
+        if time.time() - folder.stat().st_mtime > OUTPUT_LIFETIME:
+            shutil.rmtree(folder, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=OUTPUT_ROOT))
 
 
 def build_demo() -> gr.Blocks:
@@ -101,4 +114,4 @@ def build_demo() -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    build_demo().launch()
+    build_demo().launch(max_file_size=MAX_UPLOAD)

@@ -27,6 +27,7 @@ _LAZY_NAMES = {
     "Speech2VideoModelOutput": ".modeling_speech2video",
     "Speech2VideoPipeline": ".pipeline_speech2video",
     "Speech2VideoOutput": ".pipeline_speech2video",
+    "Speech2VideoStream": ".pipeline_speech2video",
     "load_audio": ".audio",
     "read_video": ".video",
     "write_video": ".video",

@@ -1,7 +1,8 @@
 """Audio loading: the one function every entry point uses to turn user input into 16 kHz mono float32.
 
 Accepted sources: a file path (wav/flac/ogg/mp3 through libsndfile, anything else FFmpeg reads through
-PyAV, including the audio track of a video file), raw file bytes, a numpy array (or anything with
+PyAV, including the audio track of a video file: the first one when there are several; the video stream,
+whatever its frame rate, is ignored), raw file bytes, a numpy array (or anything with
 `__array__`, such as a torch tensor) with its `sampling_rate`, or a `{"array": ..., "sampling_rate": ...}`
 dict as produced by `datasets`. Resampling uses soxr (a band-limited, anti-aliasing resampler).
 """

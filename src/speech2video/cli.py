@@ -43,9 +43,9 @@ def run_generate(args) -> None:
     transformers_logging.disable_progress_bar()
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     pipe.set_progress_bar_config(disable=False)
-    video = pipe(args.input, emotion=args.emotion, seed=args.seed, fps=args.fps)
-    path = video.save(args.output, overwrite=args.overwrite)
-    print(f"wrote {path} ({len(video.frames)} frames, {video.duration:.2f} s, emotion: {video.emotion})")
+    video = pipe(args.input, emotion=args.emotion, seed=args.seed, fps=args.fps, stream=True)
+    path = video.save(args.output, overwrite=args.overwrite)  # frames go to the file as they are rendered
+    print(f"wrote {path} ({video.num_frames} frames, {video.duration:.2f} s, emotion: {video.emotion})")
 
 
 def run_synthtalk(args) -> None:

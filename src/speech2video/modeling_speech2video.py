@@ -88,12 +88,21 @@ class SpeechEncoder(nn.Module):
         self.content_head = nn.Sequential(nn.LayerNorm(hidden_size), nn.Linear(hidden_size, config.content_dim))
         self.mouth_head = nn.Linear(config.content_dim, 1)  # distilled from the per-frame mouth targets
 
-    def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor, num_frames: torch.Tensor) -> SpeechEncoderOutput:
-        """input_values (B, L) normalised audio, attention_mask (B, L), num_frames (B,) -> SpeechEncoderOutput."""
+    def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor, num_frames: torch.Tensor,
+                frames: tuple[int, int] | None = None, first_feature: int = 0,
+                feature_lengths: torch.Tensor | None = None) -> SpeechEncoderOutput:
+        """input_values (B, L) normalised audio, attention_mask (B, L), num_frames (B,) -> SpeechEncoderOutput.
+
+        For a window of a longer utterance (see `streaming.FrameStream`): the audio is the window, whose
+        first feature is `first_feature` of the whole; `feature_lengths` (B,) and `num_frames` describe the
+        whole utterance, and content is returned for video frames `frames` = (start, stop) only.
+        """
         hidden = self.wav2vec2(input_values, attention_mask=attention_mask).last_hidden_state  # (B, N, H)
         feature_mask = self.wav2vec2._get_feature_vector_attention_mask(hidden.shape[1], attention_mask).bool()
         content = self.content_head(hidden)  # (B, N, C) at 50 Hz
-        content_features, frame_mask = resample_to_frames(content, feature_mask.sum(dim=1), num_frames)
+        content_features, frame_mask = resample_to_frames(
+            content, feature_mask.sum(dim=1), num_frames, frames, first_feature, feature_lengths
+        )
         return SpeechEncoderOutput(
             identity_embeds=self.identity_head(hidden, feature_mask),
             emotion_logits=self.emotion_head(hidden, feature_mask),
@@ -103,17 +112,31 @@ class SpeechEncoder(nn.Module):
         )
 
 
-def resample_to_frames(features: torch.Tensor, lengths: torch.Tensor, num_frames: torch.Tensor):
-    """Linearly resample each item's valid features (B, N, C) to its video frame count, centre to centre.
+def resample_to_frames(features: torch.Tensor, lengths: torch.Tensor, num_frames: torch.Tensor,
+                       frames: tuple[int, int] | None = None, first_feature: int = 0,
+                       total_lengths: torch.Tensor | None = None):
+    """Linearly resample each item's valid features to its video frame count, centre to centre (the
+    arithmetic of `F.interpolate(mode="linear")`, so it can also run on a window of a long sequence).
 
-    Returns (B, max(num_frames), C) padded with zeros, and the (B, T) mask of real frames.
+    features (B, N, C) are features `first_feature` .. `first_feature` + N of sequences of `total_lengths`
+    (B,) features (default: `lengths`, the valid features of each row, i.e. the whole sequence), spread over
+    `num_frames` (B,) frames. Returns the frames `frames` = (start, stop) (default: all) as (B, T, C),
+    zero past each item's num_frames, and the (B, T) mask of real frames.
     """
-    total = int(num_frames.max())
-    output = features.new_zeros(features.shape[0], total, features.shape[-1])
-    for i, (length, frames) in enumerate(zip(lengths.tolist(), num_frames.tolist())):
-        valid = features[i, : max(length, 1)].transpose(0, 1)[None]  # (1, C, N_i)
-        output[i, :frames] = F.interpolate(valid, size=frames, mode="linear", align_corners=False)[0].transpose(0, 1)
-    frame_mask = torch.arange(total, device=features.device)[None] < num_frames[:, None].to(features.device)
+    lengths = lengths.to(features.device)
+    total_lengths = lengths if total_lengths is None else total_lengths.to(features.device)
+    num_frames = num_frames.to(features.device)
+    start, stop = frames if frames is not None else (0, int(num_frames.max()))
+    frame_index = torch.arange(start, stop, device=features.device, dtype=torch.float64)[None]  # (1, T)
+    scale = total_lengths.double()[:, None].clamp_min(1) / num_frames.double()[:, None]
+    position = ((frame_index + 0.5) * scale - 0.5).clamp_min(0) - first_feature  # (B, T) in this window
+    last = (lengths[:, None] - 1).clamp_min(0)
+    low = position.floor().long().clamp(min=0).minimum(last)
+    high = (low + 1).minimum(last)
+    weight = (position - low).clamp(0, 1).to(features.dtype)[..., None]
+    gather = lambda index: features.gather(1, index[..., None].expand(-1, -1, features.shape[-1]))  # noqa: E731
+    frame_mask = frame_index.long() < num_frames[:, None]
+    output = torch.lerp(gather(low), gather(high), weight) * frame_mask[..., None]
     return output, frame_mask
 
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,20 +20,20 @@ from .audio import load_audio
 from .checkpoints import DEFAULT_MODEL, PRETRAINED_DIR
 from .errors import AudioError, Speech2VideoError
 from .modeling_speech2video import Speech2VideoModel, num_video_frames
-from .video import write_video
+from .streaming import FrameStream
+from .video import VideoWriter, write_video
 
 MAX_FPS = 60.0
 
 
 @dataclass
-class Speech2VideoOutput:
-    """A generated talking-face video.
+class InferredFromVoice:
+    """What the model read from the voice, and the speech the video goes with.
 
-    frames (T, H, W, 3) uint8; fps; audio (num_samples,) float32 mono at `sampling_rate` (the input speech);
-    emotion_probs {label: probability} and identity_embedding (D,) as inferred from the voice.
+    fps; audio (num_samples,) float32 mono at `sampling_rate` (the input speech); emotion_probs
+    {label: probability} and identity_embedding (D,) as inferred from the voice (or overridden).
     """
 
-    frames: np.ndarray = field(repr=False)
     fps: float
     audio: np.ndarray = field(repr=False)
     sampling_rate: int
@@ -44,6 +45,13 @@ class Speech2VideoOutput:
         """The most probable (or the overriding) emotion."""
         return max(self.emotion_probs, key=self.emotion_probs.get)
 
+
+@dataclass
+class Speech2VideoOutput(InferredFromVoice):
+    """A generated talking-face video: frames (T, H, W, 3) uint8, plus what `InferredFromVoice` holds."""
+
+    frames: np.ndarray = field(default=None, repr=False)
+
     @property
     def duration(self) -> float:
         return len(self.frames) / self.fps
@@ -51,6 +59,31 @@ class Speech2VideoOutput:
     def save(self, path, overwrite: bool = False):
         """Write an mp4 (H.264 + AAC, the input speech muxed in); refuses to replace a file unless `overwrite`."""
         return write_video(path, self.frames, self.fps, self.audio, self.sampling_rate, overwrite=overwrite)
+
+
+@dataclass
+class Speech2VideoStream(InferredFromVoice):
+    """A talking-face video being generated (`pipe(audio, stream=True)`): iterate over it for frame chunks
+    (t, H, W, 3) uint8 in order, `num_frames` in all, or `save(path)` to write them to an mp4 as they come.
+    Everything but the frames is known before the first chunk. Memory does not grow with the duration.
+    """
+
+    chunks: Iterable[np.ndarray] = field(default=(), repr=False)
+    num_frames: int = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter(self.chunks)
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps
+
+    def save(self, path, overwrite: bool = False):
+        """Write the frames to an mp4 as they are generated (the speech muxed in); returns the path."""
+        with VideoWriter(path, self.fps, self.audio, self.sampling_rate, overwrite) as writer:
+            for frames in self:
+                writer.write(frames)
+        return writer.path
 
 
 class Speech2VideoPipeline(Pipeline):
@@ -66,6 +99,11 @@ class Speech2VideoPipeline(Pipeline):
             identity is read from it by the model's identity teacher instead of inferred from the voice
             (the paper's static-image baseline). Needs `model.config.identity_teacher`.
         batch_size (`int`): with a list of inputs, how many go through the encoder together.
+        stream (`bool`): return a `Speech2VideoStream` at once and render frames as it is iterated over
+            (one input; memory bounded for any duration; `.save(path)` writes the mp4 on the way).
+
+    Speech of any length works: the encoder reads it in chunks of `streaming.CHUNK_SECONDS` with context on
+    both sides, and identity and emotion are read from the first chunk (see `speech2video.streaming`).
     """
 
     _load_tokenizer = False
@@ -104,7 +142,7 @@ class Speech2VideoPipeline(Pipeline):
         if frame_batch_size is not None and (not isinstance(frame_batch_size, int) or frame_batch_size < 1):
             raise Speech2VideoError(f"frame_batch_size must be a positive integer, got {frame_batch_size!r}")
         preprocess = {"sampling_rate": sampling_rate, "fps": fps}
-        forward = {"emotion": emotion, "seed": seed, "frame_batch_size": frame_batch_size or 64}
+        forward = {"fps": fps, "emotion": emotion, "seed": seed, "frame_batch_size": frame_batch_size or 64}
         if reference_image is not None:
             forward["identity_embeds"] = self._reference_identity(reference_image)
         return preprocess, forward, {"fps": fps}
@@ -137,46 +175,74 @@ class Speech2VideoPipeline(Pipeline):
             "audio": [audio],
         }
 
-    def _forward(self, model_inputs, emotion=None, seed=None, frame_batch_size=64, identity_embeds=None):
-        model = self.model
-        speech = model.encode_speech(
-            model_inputs["input_values"], model_inputs["attention_mask"], model_inputs["num_frames"]
+    def _frame_stream(self, model_inputs, fps, emotion=None, seed=None, frame_batch_size=64,
+                      identity_embeds=None) -> FrameStream:
+        return FrameStream(
+            self.model, model_inputs["input_values"], model_inputs["attention_mask"], model_inputs["num_frames"],
+            fps, emotion=emotion, identity_embeds=identity_embeds, frame_batch_size=frame_batch_size,
+            seeds=None if seed is None else [seed] * len(model_inputs["num_frames"]),
         )
-        batch_size, total_frames = speech.content_features.shape[:2]
-        seeds = [int(torch.randint(2**62, ())) if seed is None else seed for _ in range(batch_size)]
-        motion, _ = model.sample_motion(batch_size, total_frames, [torch.Generator().manual_seed(s) for s in seeds])
-        emotion_probs = model.emotion_probs(speech.emotion_logits, emotion)
-        identity = speech.identity_embeds if identity_embeds is None else identity_embeds.expand(batch_size, -1)
-        styles = model.generator.styles(speech.content_features, identity, emotion_probs, motion)
-        size = model.config.image_size
-        frames = torch.empty(batch_size * total_frames, size, size, 3, dtype=torch.uint8)
-        flat_styles = styles.flatten(0, 1)
-        with tqdm(total=len(flat_styles), **{"desc": "rendering", "unit": "frame", **self.progress_bar_config}) as bar:
-            for start in range(0, len(flat_styles), frame_batch_size):
-                chunk = model.generator.decode(flat_styles[start : start + frame_batch_size])
-                frames[start : start + len(chunk)] = chunk.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
-                bar.update(len(chunk))
+
+    def _forward(self, model_inputs, fps=25.0, **stream_options):
+        stream = self._frame_stream(model_inputs, fps, **stream_options)
+        size = self.model.config.image_size
+        frames = torch.empty(len(model_inputs["num_frames"]), stream.total_frames, size, size, 3, dtype=torch.uint8)
+        done = 0
+        with tqdm(total=stream.total_frames, **{"desc": "rendering", "unit": "frame", **self.progress_bar_config}) as bar:
+            for chunk in stream:
+                frames[:, done : done + chunk.shape[1]] = _to_uint8(chunk)
+                done += chunk.shape[1]
+                bar.update(chunk.shape[1])
         audio = model_inputs["audio"]
         return {
-            "frames": frames.unflatten(0, (batch_size, total_frames)),
+            "frames": frames,
             "num_frames": model_inputs["num_frames"],
-            "emotion_probs": emotion_probs,
-            "identity_embeds": identity,
+            "emotion_probs": stream.emotion_probs,
+            "identity_embeds": stream.identity_embeds,
             "audio": audio if isinstance(audio[0], np.ndarray) else [a[0] for a in audio],
         }
 
+    def __call__(self, inputs, *args, stream: bool = False, **kwargs):
+        """Generate: see the class docstring. With `stream=True` (one input), returns a `Speech2VideoStream`
+        whose frames are rendered as you iterate over it, instead of a finished `Speech2VideoOutput`."""
+        if not stream:
+            return super().__call__(inputs, *args, **kwargs)
+        if isinstance(inputs, (list, tuple)) or args:
+            raise Speech2VideoError("stream=True takes one input at a time")
+        preprocess_params, forward_params, postprocess_params = self._sanitize_parameters(**kwargs)
+        model_inputs = self.preprocess(inputs, **preprocess_params)
+        frame_stream = self._frame_stream(model_inputs, **forward_params)
+        info = self._inferred(frame_stream.emotion_probs[0], frame_stream.identity_embeds[0],
+                              model_inputs["audio"][0], postprocess_params["fps"])
+        return Speech2VideoStream(**info, chunks=self._uint8_chunks(frame_stream), num_frames=frame_stream.total_frames)
+
+    def _uint8_chunks(self, frame_stream: FrameStream) -> Iterator[np.ndarray]:
+        """The frames of a one-item stream as (t, S, S, 3) uint8 arrays, with the progress bar."""
+        with tqdm(total=frame_stream.total_frames, **{"desc": "rendering", "unit": "frame", **self.progress_bar_config}) as bar:
+            for chunk in frame_stream:
+                bar.update(chunk.shape[1])
+                yield _to_uint8(chunk[0]).numpy()
+
     def postprocess(self, model_outputs, fps=25.0) -> Speech2VideoOutput:
         num_frames = int(model_outputs["num_frames"][0])
-        labels = self.model.config.emotion_labels
-        probs = model_outputs["emotion_probs"][0].float().tolist()
-        return Speech2VideoOutput(
-            frames=model_outputs["frames"][0, :num_frames].numpy(),
-            fps=fps,
-            audio=np.asarray(model_outputs["audio"][0]).reshape(-1),
-            sampling_rate=self.model.config.sampling_rate,
-            emotion_probs=dict(zip(labels, probs)),
-            identity_embedding=model_outputs["identity_embeds"][0].float().numpy(),
-        )
+        info = self._inferred(model_outputs["emotion_probs"][0], model_outputs["identity_embeds"][0],
+                              model_outputs["audio"][0], fps)
+        return Speech2VideoOutput(**info, frames=model_outputs["frames"][0, :num_frames].numpy())
+
+    def _inferred(self, emotion_probs: torch.Tensor, identity_embeds: torch.Tensor, audio, fps: float) -> dict:
+        """The `InferredFromVoice` fields of one item: emotion_probs (E,), identity_embeds (D,)."""
+        return {
+            "fps": fps,
+            "audio": np.asarray(audio).reshape(-1),
+            "sampling_rate": self.model.config.sampling_rate,
+            "emotion_probs": dict(zip(self.model.config.emotion_labels, emotion_probs.float().tolist())),
+            "identity_embedding": identity_embeds.float().numpy(),
+        }
+
+
+def _to_uint8(frames: torch.Tensor) -> torch.Tensor:
+    """(..., 3, S, S) floats in [0, 1] -> (..., S, S, 3) uint8."""
+    return frames.mul(255).round_().clamp_(0, 255).to(torch.uint8).movedim(-3, -1)
 
 
 if "speech-to-video" not in PIPELINE_REGISTRY.get_supported_tasks():

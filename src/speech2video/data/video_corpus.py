@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import SAMPLING_RATE, load_audio
-from ..errors import AudioError, OutputError, Speech2VideoError
+from ..errors import AudioError, Speech2VideoError
 from ..video import encode_mp4
 from .schema import COMMON_FEATURES, FPS, SPLIT_FRACTIONS, audio_to_int16
 
@@ -283,18 +283,19 @@ class CorpusReport:
 def build_video_corpus(input_dir: str | os.PathLike, output_dir: str | os.PathLike, preset: str = "none",
                        image_size: int = 128, split_by: str | None = "clip", num_proc: int | None = None,
                        max_clips: int | None = None, max_gap: int = 12, min_frames: int = 25,
-                       detect_every: int = 5, overwrite: bool = False):
+                       detect_every: int = 5, overwrite: bool = False, shard_size: int = 200):
     """Build the corpus of the videos under `input_dir` and save it to `output_dir` with `save_to_disk`.
 
     `split_by`: "speaker" or "clip" (a hash of the speaker or source clip id, 80/10/10), or None (all train).
     `detect_every`: run the face detector every k frames (landmarks still every frame).
+    Files are processed `shard_size` at a time and each shard saved: an interrupted build, run again with the
+    same arguments, keeps the finished shards (`data.shards`).
     Returns (`datasets.DatasetDict`, `CorpusReport`).
     """
     from datasets import Dataset, DatasetDict, Features, Value
 
-    output_dir = Path(output_dir)
-    if output_dir.exists() and any(output_dir.iterdir()) and not overwrite:
-        raise OutputError(f"{output_dir} exists and is not empty (pass overwrite=True / --overwrite)")
+    from .shards import ShardedBuild
+
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}: choose one of {sorted(PRESETS)}")
     if split_by not in ("speaker", "clip", None):
@@ -313,11 +314,12 @@ def build_video_corpus(input_dir: str | os.PathLike, output_dir: str | os.PathLi
     bookkeeping = {"split": Value("string"), "source": Value("string"), "status": Value("string"),
                    "note": Value("string"), "seconds": Value("float32")}
     features = Features({**COMMON_FEATURES, **{column: Value("string") for column in extra}, **bookkeeping})
-    processed = Dataset.from_list(files).map(
-        _process_batch, batched=True, batch_size=1, num_proc=min(num_proc or os.cpu_count() or 1, len(paths)),
-        remove_columns=list(files[0]), features=features, desc="Aligning faces",
-        fn_kwargs=dict(image_size=image_size, max_gap=max_gap, min_frames=min_frames, detect_every=detect_every),
-    )
+    options = dict(image_size=image_size, max_gap=max_gap, min_frames=min_frames, detect_every=detect_every)
+    build = ShardedBuild(output_dir, dict(files=files, shard_size=shard_size, **options), overwrite=overwrite)
+    processed = build.run("files", files, lambda shard: Dataset.from_list(shard).map(
+        _process_batch, batched=True, batch_size=1, num_proc=min(num_proc or os.cpu_count() or 1, len(shard)),
+        remove_columns=list(files[0]), features=features, desc="Aligning faces", fn_kwargs=options,
+    ), shard_size)
     first_rows = {}  # a file split into pieces has one row per piece, each with the file's report
     for entry in zip(*(processed[column] for column in REPORT_COLUMNS)):
         first_rows.setdefault(entry[0], entry)
@@ -330,5 +332,4 @@ def build_video_corpus(input_dir: str | os.PathLike, output_dir: str | os.PathLi
                                  if name == split and status == "ok"]).remove_columns(list(bookkeeping))
         for split in SPLIT_FRACTIONS if split in splits
     })
-    corpus.save_to_disk(str(output_dir))
-    return corpus, report
+    return build.finish(corpus), report

@@ -15,7 +15,11 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, limit: int) -> Non
     """accelerate state in checkpoint-<step>, written to a temp folder then renamed (a killed run never leaves
     a half-written checkpoint); only the newest `limit` checkpoints are kept."""
     final, temporary = output_dir / f"checkpoint-{step}", output_dir / f".checkpoint-{step}.tmp"
+    if accelerator.is_main_process:
+        shutil.rmtree(temporary, ignore_errors=True)  # left by a run killed while saving this step
+    accelerator.wait_for_everyone()
     accelerator.save_state(str(temporary))
+    accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         shutil.rmtree(final, ignore_errors=True)
         os.replace(temporary, final)

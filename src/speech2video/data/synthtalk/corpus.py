@@ -8,7 +8,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -147,43 +146,49 @@ def _make_row(task: dict) -> dict:
 
 
 def build_corpus(output_dir: str | os.PathLike, num_clips: int = 2000, num_speakers: int | None = None,
-                 image_size: int = 128, seed: int = 0, num_proc: int | None = None, overwrite: bool = False):
+                 image_size: int = 128, seed: int = 0, num_proc: int | None = None, overwrite: bool = False,
+                 shard_size: int = 250):
     """Generate SynthTalk and save it with `save_to_disk`; returns the `datasets.DatasetDict`.
 
     Splits have disjoint speakers (80/10/10) and train/test have disjoint sentences.
-    `num_speakers` defaults to num_clips // 4 (at least 10).
+    `num_speakers` defaults to num_clips // 4 (at least 10). Clips are saved `shard_size` at a time: an
+    interrupted build, run again with the same arguments, keeps the finished shards (`data.shards`).
     """
     from datasets import Dataset, DatasetDict
     from tqdm.auto import tqdm
 
-    from ...errors import OutputError
+    from ..shards import ShardedBuild
 
-    output_dir = Path(output_dir)
-    if output_dir.exists() and any(output_dir.iterdir()) and not overwrite:
-        raise OutputError(f"{output_dir} exists and is not empty (pass overwrite=True / --overwrite)")
     num_speakers = num_speakers or max(10, num_clips // 4)
     if num_speakers < 3:
         raise ValueError("SynthTalk needs at least 3 speakers (one per split)")
+    build = ShardedBuild(output_dir, dict(num_clips=num_clips, num_speakers=num_speakers, image_size=image_size,
+                                          seed=seed, shard_size=shard_size), overwrite=overwrite)
     speaker_ranges = split_speakers(num_speakers)
-    num_proc = num_proc or os.cpu_count() or 1
     features = synthtalk_features(len(IDENTITY_DIMENSIONS))
     splits = {}
-    pool = multiprocessing.get_context("spawn").Pool(num_proc)  # one espeak engine per worker process
+    pool = multiprocessing.get_context("spawn").Pool(num_proc or os.cpu_count() or 1)  # one espeak engine per worker
     try:
         for split, fraction in SPLIT_FRACTIONS.items():
             tasks = [
                 {**task, "corpus_seed": seed, "image_size": image_size}
                 for task in clip_plan(split, max(1, round(num_clips * fraction)), speaker_ranges[split], seed)
             ]
-            rows = list(tqdm(pool.imap(_make_row, tasks, chunksize=4), total=len(tasks), desc=f"SynthTalk {split}"))
-            splits[split] = Dataset.from_list(rows, features=features)
+            progress = tqdm(total=len(tasks), desc=f"SynthTalk {split}")
+
+            def make_shard(shard_tasks):
+                rows = []
+                for row in pool.imap(_make_row, shard_tasks, chunksize=4):
+                    rows.append(row)
+                    progress.update(1)
+                return Dataset.from_list(rows, features=features)
+
+            splits[split] = build.run(split, tasks, make_shard, shard_size)
+            progress.close()
     except BaseException:
         pool.terminate()
         raise
     finally:
         pool.close()  # workers exit normally and remove their espeak data folders
         pool.join()
-    corpus = DatasetDict(splits)
-    corpus.save_to_disk(str(output_dir))
-    return corpus
-
+    return build.finish(DatasetDict(splits))

@@ -1,0 +1,93 @@
+"""Generation chunk by chunk: speech of any length in bounded memory, frames as soon as they are rendered.
+
+The encoder reads the speech `chunk_seconds` at a time with `context_seconds` more on each side, so its
+attention never spans more than a chunk and the content features are continuous across chunk seams.
+Identity and emotion are read once, from the first chunk (and its right context), and held for the whole
+video: a recording does not change speaker, and a viewer expects a stable face. The motion process carries
+its state from chunk to chunk and draws its noise in fixed blocks, so it is the same for any chunking.
+Speech no longer than a chunk is encoded in one pass, exactly as `Speech2VideoModel.forward` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+
+CHUNK_SECONDS = 10.0
+CONTEXT_SECONDS = 1.0
+
+
+class FrameStream:
+    """The frames of B utterances, rendered `frame_batch_size` frames at a time.
+
+    Args:
+        model: a `Speech2VideoModel`.
+        input_values (B, L), attention_mask (B, L): normalised audio at `model.config.sampling_rate`.
+        num_frames (B,): frames of each utterance at `fps`.
+        emotion: override of the inferred emotion (label or class index); identity_embeds (1 or B, D):
+            override of the inferred identity (the static-image baseline).
+        seeds: the seed of each item's motion (default: random).
+
+    Construction encodes the first chunk, so `identity_embeds` (B, D), `emotion_logits` (B, E) and
+    `emotion_probs` (B, E) are known before any frame. Iterating yields frames (B, t, 3, S, S) in [0, 1] in
+    order, `total_frames` = max(num_frames) in all (shorter items are padded: cut each at its num_frames).
+    """
+
+    @torch.inference_mode()
+    def __init__(self, model, input_values: torch.Tensor, attention_mask: torch.Tensor, num_frames: torch.Tensor,
+                 fps: float, emotion=None, identity_embeds: torch.Tensor | None = None, seeds=None,
+                 frame_batch_size: int = 64, chunk_seconds: float = CHUNK_SECONDS,
+                 context_seconds: float = CONTEXT_SECONDS):
+        config = model.config
+        self.model = model
+        self.input_values, self.attention_mask = input_values, attention_mask
+        self.num_frames = num_frames
+        self.total_frames = int(num_frames.max())
+        self.fps = fps
+        self.seeds = [int(torch.randint(2**62, ())) for _ in num_frames] if seeds is None else list(seeds)
+        self.frame_batch_size = frame_batch_size
+        self.chunk_frames = max(1, round(chunk_seconds * fps))
+        self.context_samples = round(context_seconds * config.sampling_rate)
+        self.stride = math.prod(config.encoder_config.conv_stride)  # audio samples per encoder feature
+        self.feature_lengths = model.encoder.wav2vec2._get_feat_extract_output_lengths(attention_mask.sum(dim=1))
+
+        first = self._encode(0, min(self.chunk_frames, self.total_frames))
+        self._first_content = first.content_features
+        batch_size = len(num_frames)
+        self.emotion_logits = first.emotion_logits
+        self.emotion_probs = model.emotion_probs(first.emotion_logits, emotion)
+        self.identity_embeds = first.identity_embeds if identity_embeds is None else identity_embeds.expand(batch_size, -1)
+
+    def _encode(self, start: int, stop: int):
+        """The encoder on the audio of frames start..stop plus context; content (B, stop - start + 2k, C)
+        for frames start - k .. stop + k (k = the generator's content context; zeros outside the video)."""
+        rate, k = self.model.config.sampling_rate, self.model.config.content_context
+        first_frame, last_frame = max(0, start - k), min(self.total_frames, stop + k)
+        first_sample = max(0, math.floor(first_frame / self.fps * rate) - self.context_samples)
+        first_sample -= first_sample % self.stride  # the window's features are then features of the whole
+        last_sample = math.ceil(last_frame / self.fps * rate) + self.context_samples
+        speech = self.model.encoder(
+            self.input_values[:, first_sample:last_sample], self.attention_mask[:, first_sample:last_sample],
+            self.num_frames, frames=(first_frame, last_frame), first_feature=first_sample // self.stride,
+            feature_lengths=self.feature_lengths,
+        )
+        speech.content_features = F.pad(speech.content_features, (0, 0, first_frame - (start - k), stop + k - last_frame))
+        return speech
+
+    @torch.inference_mode()
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        model, k = self.model, self.model.config.content_context
+        state = None
+        for start in range(0, self.total_frames, self.chunk_frames):
+            stop = min(start + self.chunk_frames, self.total_frames)
+            content = self._first_content if start == 0 else self._encode(start, stop).content_features
+            generators = [torch.Generator().manual_seed(seed) for seed in self.seeds]  # noise drawn from block 0
+            motion, state = model.sample_motion(len(self.num_frames), stop - start, generators, state, start)
+            styles = model.generator.styles(content, self.identity_embeds, self.emotion_probs,
+                                            F.pad(motion, (0, 0, k, k)))[:, k : k + stop - start]
+            for first in range(0, stop - start, self.frame_batch_size):
+                batch = styles[:, first : first + self.frame_batch_size]
+                yield model.generator.decode(batch.flatten(0, 1)).unflatten(0, batch.shape[:2])

@@ -1,0 +1,21 @@
+"""Per-step training logs shared by the training scripts: averaged over processes, so a run on N
+processes logs the loss of its global batch, and appended to `losses.jsonl` in the output folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+
+def log_step(accelerator, output_dir: Path, step: int, logs: dict[str, float]) -> dict[str, float]:
+    """Average `logs` (name -> this process's value) over processes, send them to the trackers and append
+    them to output_dir/losses.jsonl (main process); returns the averaged values."""
+    values = accelerator.reduce(torch.tensor(list(logs.values()), dtype=torch.float64, device=accelerator.device), "mean")
+    logs = dict(zip(logs, values.tolist()))
+    accelerator.log(logs, step=step)
+    if accelerator.is_main_process:
+        with open(output_dir / "losses.jsonl", "a") as log_file:
+            log_file.write(json.dumps({"step": step, **logs}) + "\n")
+    return logs

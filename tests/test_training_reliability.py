@@ -1,0 +1,84 @@
+"""Training a team can leave running: a run killed with SIGKILL resumes to the state of an uninterrupted run,
+and `accelerate launch --num_processes 2` (DDP over gloo) trains like one process at equal global batch."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "train_distillation.py"
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def _arguments(corpus, output, *extra):
+    return ["--dataset_path", str(corpus / "targets"), "--output_dir", str(output), "--model_config",
+            str(corpus / "config.json"), "--max_frames", "25", "--learning_rate", "3e-3", "--lr_warmup_steps", "0",
+            "--validation_steps", "1000", "--seed", "0", *extra]
+
+
+def _weights(folder: Path) -> dict:
+    return load_file(folder / "model.safetensors")
+
+
+def test_sigkilled_run_resumes_to_the_uninterrupted_state(corpus_with_targets, tmp_path):
+    options = ["--train_batch_size", "4", "--max_train_steps", "16", "--checkpointing_steps", "3",
+               "--checkpoints_total_limit", "2"]
+    reference, victim = tmp_path / "uninterrupted", tmp_path / "killed"
+    subprocess.run([sys.executable, str(SCRIPT), *_arguments(corpus_with_targets, reference, *options)],
+                   check=True, env=ENV, capture_output=True)
+
+    process = subprocess.Popen([sys.executable, str(SCRIPT), *_arguments(corpus_with_targets, victim, *options)],
+                               env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not any(victim.glob("*checkpoint-*")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    delay = random.uniform(0.0, 1.0)  # a random moment: mid-step, mid-save, or between checkpoints
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL, f"the run finished before the kill ({delay:.2f} s after its first save)"
+    assert not (victim / "model.safetensors").exists()
+
+    resumed = subprocess.run([sys.executable, str(SCRIPT), *_arguments(corpus_with_targets, victim, *options),
+                              "--resume_from_checkpoint", "latest"], env=ENV, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed from" in resumed.stderr, f"nothing to resume {delay:.2f} s after the first save"
+    expected, actual = _weights(reference), _weights(victim)
+    for name in expected:
+        assert (expected[name] - actual[name]).abs().max() <= 1e-6, f"{name} differs (killed {delay:.2f} s in)"
+    assert not list(victim.glob(".checkpoint-*.tmp")), "a half-written checkpoint was left behind"
+
+
+def _losses(folder: Path) -> list[float]:
+    return [json.loads(line)["loss"] for line in (folder / "losses.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two training processes need two cores")
+def test_two_processes_train_like_one_at_equal_global_batch(corpus_with_targets, tmp_path):
+    """No augmentation and whole clips (`--max_frames` above any clip), so the global batches hold the same
+    audio; what differs is padding (each process pads to its own longest clip) and float summation order."""
+    options = ["--max_train_steps", "8", "--checkpointing_steps", "1000", "--no_augmentation", "--max_frames", "1000"]
+    single, double = tmp_path / "one-process", tmp_path / "two-processes"
+    subprocess.run([sys.executable, str(SCRIPT), *_arguments(corpus_with_targets, single, *options),
+                    "--train_batch_size", "4"], check=True, env=ENV, capture_output=True)
+    # --multi_gpu starts the processes (torchrun); ACCELERATE_USE_CPU makes Accelerate join them over gloo on
+    # the CPU (`accelerate launch --cpu --num_processes 2` alone would start a single process)
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517"]
+    result = subprocess.run([*launch, str(SCRIPT), *_arguments(corpus_with_targets, double, *options),
+                             "--train_batch_size", "2"], env={**ENV, "ACCELERATE_USE_CPU": "true"},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Num processes: 2" in result.stderr
+    one, two = _losses(single), _losses(double)
+    assert len(one) == len(two) == 8
+    relative = [abs(a - b) / abs(a) for a, b in zip(one, two)]
+    print("relative loss difference per step, 1 vs 2 processes:", [round(r, 4) for r in relative])
+    assert relative[0] < 0.005, f"same weights, same audio: step 1 must agree ({one[0]} vs {two[0]})"
+    assert max(relative) < 0.05, f"per-step loss, 1 vs 2 processes: {one} vs {two}"
