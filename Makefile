@@ -7,6 +7,7 @@ BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.installed
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := espeak-ng libespeak-ng1
+BROWSER_PACKAGES := chromium chromium-driver
 
 .PHONY: install system-deps test demo clean
 
@@ -19,13 +20,20 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install -e ".[dev]"
 	touch $(STAMP)
 
-# Debian packages: espeak-ng (the SynthTalk voices).
+# Debian packages: espeak-ng (the SynthTalk voices, required); headless Chromium and its driver for the
+# Space's browser test (optional: where they cannot be installed, that one test is skipped and says why).
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing \
 	  || { echo "error: could not install$$missing (apt-get install$$missing)"; exit 1; }; \
+	fi
+	@missing=""; for p in $(BROWSER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; } \
+	  || echo "warning: could not install$$missing: the Space's browser test will be skipped"; \
 	fi
 
 test: install system-deps

@@ -21,7 +21,7 @@ def client():
     demo = app.build_demo()
     demo.launch(prevent_thread_lock=True, quiet=True)
     try:
-        yield gradio_client.Client(demo.local_url, verbose=False), app
+        yield gradio_client.Client(demo.local_url, verbose=False), app, demo.local_url
     finally:
         demo.close()
 
@@ -29,7 +29,7 @@ def client():
 def test_generate_returns_a_playable_video_and_what_the_voice_suggests(client):
     from gradio_client import handle_file
 
-    client, app = client
+    client, app, _ = client
     example = app.EXAMPLES[0]
     video, emotions, summary = client.predict(handle_file(str(example)), None, "synthtalk-128", "auto", 0,
                                               api_name="/generate")
@@ -42,7 +42,7 @@ def test_generate_returns_a_playable_video_and_what_the_voice_suggests(client):
 def test_silent_and_too_long_recordings_get_clear_messages(client, tmp_path):
     from gradio_client import handle_file
 
-    client, app = client
+    client, app, _ = client
     silent, long = tmp_path / "silent.wav", tmp_path / "long.wav"
     soundfile.write(silent, np.zeros(16_000, np.float32), 16_000)
     soundfile.write(long, 0.1 * np.random.default_rng(0).standard_normal((app.MAX_SECONDS + 2) * 16_000), 16_000)
@@ -56,7 +56,7 @@ def test_each_request_writes_in_its_own_folder_and_old_ones_are_removed(client, 
     import os
     import time
 
-    _, app = client
+    _, app, _ = client
     monkeypatch.setattr(app, "OUTPUT_ROOT", tmp_path / "outputs")
     first = app.new_output_folder()
     stale = time.time() - app.OUTPUT_LIFETIME - 1
@@ -64,3 +64,49 @@ def test_each_request_writes_in_its_own_folder_and_old_ones_are_removed(client, 
     second = app.new_output_folder()
     assert second.parent == first.parent == tmp_path / "outputs" and second != first
     assert not first.exists() and second.is_dir()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by Selenium (Debian's chromium and chromium-driver, installed by `make test`)."""
+    import shutil
+
+    webdriver = pytest.importorskip("selenium.webdriver")
+    chromium, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.skip("Chromium or chromedriver is not installed (apt-get install chromium chromium-driver; "
+                    "`make test` tries and warns when it cannot)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1400",
+                 "--autoplay-policy=no-user-gesture-required"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+def test_in_a_real_browser_upload_generate_and_play(client, browser, tmp_path):
+    """Load the page, upload the example voice, click Generate, and see a video that Chromium can play."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _, app, url = client
+    browser.get(url)
+    wait = WebDriverWait(browser, 180)
+    upload = wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "#speech input[type=file]")))
+    upload.send_keys(str(app.EXAMPLES[0]))
+    wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "#speech audio, #speech .waveform-container, #speech button[aria-label*='lay']")))
+    wait.until(expected_conditions.element_to_be_clickable((By.ID, "generate"))).click()
+    playable = """
+        const video = document.querySelector('#talking-face video');
+        return video && video.currentSrc && video.readyState >= 1 && video.duration > 0
+            ? [video.currentSrc, video.duration, video.videoWidth] : null;"""
+    source, duration, width = wait.until(lambda page: page.execute_script(playable))
+    assert source.endswith(".mp4") and width == 128
+    assert abs(duration - soundfile.info(app.EXAMPLES[0]).duration) < 0.2
+    browser.save_screenshot(str(tmp_path / "space.png"))
+    assert (tmp_path / "space.png").stat().st_size > 10_000

@@ -96,16 +96,16 @@ def build_demo() -> gr.Blocks:
         )
         with gr.Row():
             with gr.Column():
-                audio = gr.Audio(sources=["microphone", "upload"], type="filepath", label="Speech")
+                audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Speech", elem_id="speech")
                 video_input = gr.Video(sources=["upload"], label="...or a video (its sound is used)")
                 model = gr.Dropdown(models, value=default, label="Model")
                 emotion = gr.Dropdown(emotions, value="auto", label="Emotion (auto: from the voice)")
                 seed = gr.Number(value=0, precision=0, label="Seed (blinks and head motion)")
-                button = gr.Button("Generate", variant="primary")
+                button = gr.Button("Generate", variant="primary", elem_id="generate")
                 if EXAMPLES:
                     gr.Examples([[str(path)] for path in EXAMPLES], inputs=[audio], label="Example voices")
             with gr.Column():
-                output = gr.Video(label="Talking face", format="mp4")
+                output = gr.Video(label="Talking face", format="mp4", elem_id="talking-face")
                 probabilities = gr.Label(label="Emotion heard in the voice", num_top_classes=len(emotions) - 1)
                 summary = gr.Markdown()
         button.click(generate, [audio, video_input, model, emotion, seed], [output, probabilities, summary],

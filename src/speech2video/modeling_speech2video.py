@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -20,8 +21,9 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel, Wav2Vec2Model
 from transformers.utils import ModelOutput
 
-from .checkpoints import resolve_model_path
+from .checkpoints import embedded_models, resolve_model_path
 from .configuration_speech2video import Speech2VideoConfig
+from .errors import CheckpointError
 
 
 def num_video_frames(num_samples, sampling_rate: int, fps: float):
@@ -246,7 +248,16 @@ class Speech2VideoPreTrainedModel(PreTrainedModel):
         kwargs["use_safetensors"] = True
         if kwargs.get("dtype") in (None, "auto"):
             kwargs["dtype"] = torch.float32
-        return super().from_pretrained(resolve_model_path(pretrained_model_name_or_path), *args, **kwargs)
+        path = resolve_model_path(pretrained_model_name_or_path)
+        try:
+            return super().from_pretrained(path, *args, **kwargs)
+        except OSError as error:
+            if Path(path).exists():
+                raise
+            raise CheckpointError(
+                f"{path!r} is not an embedded model ({', '.join(embedded_models())}) nor a local folder, and could "
+                f"not be loaded as a Hugging Face Hub id: {str(error).splitlines()[0]}"
+            ) from None
 
 
 class Speech2VideoModel(Speech2VideoPreTrainedModel):
