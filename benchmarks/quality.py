@@ -4,6 +4,10 @@ Rows of the report:
 - speech-only: the model from the voice alone (what speech2video does);
 - static-image baseline: the same model given the identity read by the face teacher from one real frame
   (`pipe(audio, reference_image=...)`), the paper's baseline that sees the speaker;
+- ablation, no identity or emotion from speech: the same model with the identity fixed at the training
+  clips' mean teacher identity and the emotion at neutral, for every voice; only the content (lips) still
+  comes from the speech. It stands for a student without identity and emotion distillation at its best (a
+  generator that learnt to ignore those inputs); it is not a separately trained model;
 - real video: each metric on the ground-truth frames (the ceiling);
 - mean face: a still average training frame (the floor: no identity, no emotion, no lips).
 
@@ -152,13 +156,16 @@ def main() -> None:
     labels = teacher.classes
     still = mean_face(corpus)
 
-    rows = {"speech-only": [], "static-image baseline": [], "real video": [], "mean face": []}
+    mean_identity = np.mean(corpus["train"]["teacher_identity"], axis=0)
+    ablation = "ablation: no identity/emotion from speech"
+    rows = {"speech-only": [], "static-image baseline": [], ablation: [], "real video": [], "mean face": []}
     detected = []  # does the sync expert find the exact offset of a 2-frame delay?
     for row in tqdm(test, desc="clips"):
         audio, real = decode_audio(row), decode_frames(row)
         videos = {
             "speech-only": pipe(audio, sampling_rate=16_000, seed=0).frames,
             "static-image baseline": pipe(audio, sampling_rate=16_000, seed=0, reference_image=real[0]).frames,
+            ablation: pipe(audio, sampling_rate=16_000, seed=0, identity_embedding=mean_identity, emotion="neutral").frames,
             "real video": real,
             "mean face": np.repeat(still[None], len(real), axis=0),
         }

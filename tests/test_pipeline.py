@@ -117,3 +117,15 @@ def test_bad_options_raise_clear_errors(tiny_pipeline, kwargs):
 
 def test_silent_audio_still_gives_a_video(tiny_pipeline):
     assert len(tiny_pipeline(np.zeros(16_000, np.float32), sampling_rate=16_000, seed=0).frames) == 25
+
+
+def test_identity_embedding_keeps_one_face_across_recordings(tiny_pipeline):
+    first = tiny_pipeline(speech_like(1.0, seed=1), sampling_rate=16_000, seed=0)
+    other_voice = speech_like(1.0, seed=2)
+    own = tiny_pipeline(other_voice, sampling_rate=16_000, seed=0)
+    borrowed = tiny_pipeline(other_voice, sampling_rate=16_000, seed=0, identity_embedding=first.identity_embedding)
+    np.testing.assert_allclose(borrowed.identity_embedding, first.identity_embedding, rtol=1e-6)
+    assert not np.array_equal(borrowed.frames, own.frames)
+    for bad in (first.identity_embedding[:-1], np.full_like(first.identity_embedding, np.nan)):
+        with pytest.raises(Speech2VideoError, match="identity_embedding must be"):
+            tiny_pipeline(other_voice, sampling_rate=16_000, identity_embedding=bad)

@@ -98,6 +98,8 @@ class Speech2VideoPipeline(Pipeline):
         reference_image: a picture of the speaker (path or (H, W, 3) uint8 array, an aligned face crop):
             identity is read from it by the model's identity teacher instead of inferred from the voice
             (the paper's static-image baseline). Needs `model.config.identity_teacher`.
+        identity_embedding: (D,) numbers in place of the identity inferred from the voice, e.g. another
+            output's `identity_embedding`, to keep one face across several recordings.
         batch_size (`int`): with a list of inputs, how many go through the encoder together.
         stream (`bool`): return a `Speech2VideoStream` at once and render frames as it is iterated over
             (one input; memory bounded for any duration; `.save(path)` writes the mp4 on the way).
@@ -131,7 +133,7 @@ class Speech2VideoPipeline(Pipeline):
         self.progress_bar_config = kwargs
 
     def _sanitize_parameters(self, sampling_rate=None, emotion=None, seed=None, fps=None, frame_batch_size=None,
-                             reference_image=None):
+                             reference_image=None, identity_embedding=None):
         fps = float(self.model.config.fps if fps is None else fps)
         if not 0 < fps <= MAX_FPS:
             raise Speech2VideoError(f"fps must be in (0, {MAX_FPS:g}], got {fps}")
@@ -143,8 +145,12 @@ class Speech2VideoPipeline(Pipeline):
             raise Speech2VideoError(f"frame_batch_size must be a positive integer, got {frame_batch_size!r}")
         preprocess = {"sampling_rate": sampling_rate, "fps": fps}
         forward = {"fps": fps, "emotion": emotion, "seed": seed, "frame_batch_size": frame_batch_size or 64}
+        if reference_image is not None and identity_embedding is not None:
+            raise Speech2VideoError("pass reference_image or identity_embedding, not both")
         if reference_image is not None:
             forward["identity_embeds"] = self._reference_identity(reference_image)
+        if identity_embedding is not None:
+            forward["identity_embeds"] = self._identity(identity_embedding)
         return preprocess, forward, {"fps": fps}
 
     def _emotion_index(self, emotion) -> int:
@@ -152,6 +158,14 @@ class Speech2VideoPipeline(Pipeline):
         if isinstance(emotion, str) and emotion.lower() in labels:
             return labels.index(emotion.lower())
         raise Speech2VideoError(f"unknown emotion {emotion!r}; this model knows: {', '.join(labels)}")
+
+    def _identity(self, embedding) -> torch.Tensor:
+        """A given identity embedding (D,) as (1, D), checked."""
+        values = np.asarray(embedding, dtype=np.float64)
+        size = self.model.config.identity_dim
+        if values.shape != (size,) or not np.isfinite(values).all():
+            raise Speech2VideoError(f"identity_embedding must be {size} finite numbers, got shape {values.shape}")
+        return torch.from_numpy(values)[None].to(self.model.dtype)
 
     def _reference_identity(self, image) -> torch.Tensor:
         """The identity teacher's embedding (1, D) of a reference picture (path or (H, W, 3) uint8 array)."""
