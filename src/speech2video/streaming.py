@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 CHUNK_SECONDS = 10.0
 CONTEXT_SECONDS = 1.0
+FIRST_BATCH_FRAMES = 8  # the first frames of a video are rendered in a small batch, so they come sooner
 
 
 class FrameStream:
@@ -30,17 +31,20 @@ class FrameStream:
         emotion: override of the inferred emotion (label or class index); identity_embeds (1 or B, D):
             override of the inferred identity (the static-image baseline).
         seeds: the seed of each item's motion (default: random).
+        decoder: renders styles (N, style_dim) into frames (default `model.generator.decode`), e.g. a
+            `optimization.FastDecoder`.
 
     Construction encodes the first chunk, so `identity_embeds` (B, D), `emotion_logits` (B, E) and
     `emotion_probs` (B, E) are known before any frame. Iterating yields frames (B, t, 3, S, S) in [0, 1] in
-    order, `total_frames` = max(num_frames) in all (shorter items are padded: cut each at its num_frames).
+    order, the first `FIRST_BATCH_FRAMES` then `frame_batch_size` at a time, `total_frames` = max(num_frames)
+    in all (shorter items are padded: cut each at its num_frames).
     """
 
     @torch.inference_mode()
     def __init__(self, model, input_values: torch.Tensor, attention_mask: torch.Tensor, num_frames: torch.Tensor,
                  fps: float, emotion=None, identity_embeds: torch.Tensor | None = None, seeds=None,
                  frame_batch_size: int = 64, chunk_seconds: float = CHUNK_SECONDS,
-                 context_seconds: float = CONTEXT_SECONDS):
+                 context_seconds: float = CONTEXT_SECONDS, decoder=None):
         config = model.config
         self.model = model
         self.input_values, self.attention_mask = input_values, attention_mask
@@ -49,6 +53,7 @@ class FrameStream:
         self.fps = fps
         self.seeds = [int(torch.randint(2**62, ())) for _ in num_frames] if seeds is None else list(seeds)
         self.frame_batch_size = frame_batch_size
+        self.decode = decoder or model.generator.decode
         self.chunk_frames = max(1, round(chunk_seconds * fps))
         self.context_samples = round(context_seconds * config.sampling_rate)
         self.stride = math.prod(config.encoder_config.conv_stride)  # audio samples per encoder feature
@@ -88,6 +93,9 @@ class FrameStream:
             motion, state = model.sample_motion(len(self.num_frames), stop - start, generators, state, start)
             styles = model.generator.styles(content, self.identity_embeds, self.emotion_probs,
                                             F.pad(motion, (0, 0, k, k)))[:, k : k + stop - start]
-            for first in range(0, stop - start, self.frame_batch_size):
-                batch = styles[:, first : first + self.frame_batch_size]
-                yield model.generator.decode(batch.flatten(0, 1)).unflatten(0, batch.shape[:2])
+            first = 0
+            while first < stop - start:
+                size = self.frame_batch_size if start + first else min(FIRST_BATCH_FRAMES, self.frame_batch_size)
+                batch = styles[:, first : first + size]
+                yield self.decode(batch.flatten(0, 1)).unflatten(0, batch.shape[:2])
+                first += size
