@@ -237,9 +237,6 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     # the generator's inputs: motion read from the real window, style per frame, frames rendered
     mean, log_variance = motion_encoder(batch.real.flatten(0, 1))
     mean, log_variance = mean.unflatten(0, (batch_size, window)), log_variance.unflatten(0, (batch_size, window))
-    # appearance is constant over a window: without its window mean the code keeps blinks and head motion
-    # only, so the generator must take who it draws from the identity input (the prior never sees the face)
-    mean = mean - mean.mean(dim=1, keepdim=True)
     motion = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
     styles = model.generator.styles(batch.content, batch.identity, batch.emotion_probs, motion)[:, rendered]
     fake = model.generator.decode(styles.flatten(0, 1)).unflatten(0, (batch_size, batch.frames))
