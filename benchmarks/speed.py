@@ -1,11 +1,12 @@
-"""End-to-end speed of the default model on this machine, eager path beside the optimised one.
+"""End-to-end speed of the default model on this machine, eager path beside the optimised (compiled) one.
 
 For each path and input length, a fresh process loads the model, then streams the generation of a wav into
 an mp4 (audio decode -> encoder -> generator -> mp4 written, what `speech2video generate` does). Reported,
 best and median of `--repeats` runs: frames/s end to end, the real-time factor (seconds of video per
 second of compute), the time to the first frame after the model is loaded (streaming), and the process's
 peak RSS. Cold start is `import speech2video` + loading the default model in a new process, after a first
-run has warmed the OS caches. `batch` compares 8 inputs of 4 s one by one with `batch_size=4`. Prints one
+run has warmed the OS caches (and, for the compiled path, inductor's on-disk cache: it includes loading
+the compiled generator). `batch` compares 8 inputs of 4 s one by one with `batch_size=4`. Prints one
 JSON object.
 
     python benchmarks/speed.py [--lengths 4 60 600] [--repeats 3]
@@ -25,7 +26,7 @@ import numpy as np
 import soundfile
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "audio" / "synthtalk_happy.wav"
-PATHS = ("eager", "optimised")
+PATHS = ("eager", "compiled")
 
 CHILD = r"""
 import json, resource, sys, time
@@ -34,7 +35,7 @@ import speech2video
 from speech2video import Speech2VideoPipeline
 from speech2video.video import VideoWriter
 path, task = sys.argv[1], sys.argv[2]
-pipe = Speech2VideoPipeline.from_pretrained(optimize=path == "optimised")
+pipe = Speech2VideoPipeline.from_pretrained(compile=path == "compiled")
 loaded = time.perf_counter()
 result = {"load_s": loaded - started}
 if task == "stream":

@@ -12,7 +12,7 @@ from speech2video.streaming import FrameStream
 @pytest.mark.parametrize("seconds", [0.05, 1.23, 2.0])
 def test_stream_equals_the_one_shot_call(tiny_pipeline, seconds):
     audio = speech_like(seconds, seed=1)
-    video = tiny_pipeline(audio, sampling_rate=16_000, seed=3)
+    video = tiny_pipeline(audio, sampling_rate=16_000, seed=3, frame_batch_size=7)
     stream = tiny_pipeline(audio, sampling_rate=16_000, seed=3, stream=True, frame_batch_size=7)
     assert isinstance(stream, Speech2VideoStream)
     assert stream.num_frames == round(seconds * 25) == len(video.frames)

@@ -82,3 +82,29 @@ def test_two_processes_train_like_one_at_equal_global_batch(corpus_with_targets,
     print("relative loss difference per step, 1 vs 2 processes:", [round(r, 4) for r in relative])
     assert relative[0] < 0.005, f"same weights, same audio: step 1 must agree ({one[0]} vs {two[0]})"
     assert max(relative) < 0.05, f"per-step loss, 1 vs 2 processes: {one} vs {two}"
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two training processes need two cores")
+def test_the_generator_script_trains_on_two_processes(corpus_with_targets, tmp_path):
+    """Stage 2 under DDP: critics and generator synchronised, losses averaged over the 2 processes, and the
+    saved model loads. (Its per-step losses are not compared with 1 process: each process draws its own
+    motion noise, so the runs differ by design.)"""
+    from conftest import tiny_config
+    from speech2video import Speech2VideoModel
+    from speech2video.data.synthtalk import EMOTIONS
+
+    student, output = tmp_path / "student", tmp_path / "generator"
+    Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(student)
+    script = SCRIPT.with_name("train_generator.py")
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29518"]
+    result = subprocess.run([*launch, str(script), "--dataset_path", str(corpus_with_targets / "targets"),
+                             "--student_model_path", str(student), "--output_dir", str(output),
+                             "--train_batch_size", "1", "--motion_frames", "16", "--max_train_steps", "6",
+                             "--adversarial_start_step", "3", "--checkpointing_steps", "3", "--validation_steps", "100"],
+                            env={**ENV, "ACCELERATE_USE_CPU": "true"}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Num processes: 2" in result.stderr
+    logs = [json.loads(line) for line in (output / "losses.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in logs] == list(range(1, 7)) and "loss_d" in logs[-1]
+    assert Speech2VideoModel.from_pretrained(output).config.identity_dim == 14

@@ -123,22 +123,27 @@ def _to_float_mono(samples: np.ndarray) -> np.ndarray:
             raise AudioError(f"audio array of shape {samples.shape} has no samples or no channels")
         if samples.shape[channel_axis] > MAX_CHANNELS:
             raise AudioError(f"audio array of shape {samples.shape} has more than {MAX_CHANNELS} channels")
-        samples = samples.mean(axis=channel_axis, dtype=np.float64) if samples.dtype.kind == "f" else (
-            _int_to_float(samples).mean(axis=channel_axis)
-        )
+        if samples.shape[channel_axis] == 1:
+            samples = samples.squeeze(channel_axis)
+            samples = _int_to_float(samples) if samples.dtype.kind in "iu" else samples
+        else:
+            samples = samples.mean(axis=channel_axis, dtype=np.float64) if samples.dtype.kind == "f" else (
+                _int_to_float(samples).mean(axis=channel_axis)
+            )
     elif samples.ndim == 1:
         samples = _int_to_float(samples) if samples.dtype.kind in "iu" else samples
     else:
         raise AudioError(f"audio must be 1-D (samples) or 2-D (samples x channels), got shape {samples.shape}")
     if samples.size == 0:
         raise AudioError("the audio has zero length")
-    samples = np.asarray(samples, dtype=np.float64)
+    if samples.dtype != np.float64:  # float32 stays as is: no float64 copy of hours of audio
+        samples = samples.astype(np.float32, copy=False)
     if not np.isfinite(samples).all():
         raise AudioError("the audio contains NaN or infinite samples")
-    peak = np.abs(samples).max()
+    peak = max(float(samples.max()), -float(samples.min()))
     if peak > 1.0:  # float audio beyond full scale: scale down rather than clip
         samples = samples / peak
-    return samples.astype(np.float32)
+    return samples.astype(np.float32, copy=False)  # never written to: callers' arrays are not changed
 
 
 def _int_to_float(samples: np.ndarray) -> np.ndarray:

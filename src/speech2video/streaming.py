@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
-CHUNK_SECONDS = 10.0
+CHUNK_SECONDS = 5.0
 CONTEXT_SECONDS = 1.0
-FIRST_BATCH_FRAMES = 8  # the first frames of a video are rendered in a small batch, so they come sooner
+FIRST_BATCH_FRAMES = 4  # the first frames of a video are rendered in a small batch, so they come sooner
 
 
 class FrameStream:
@@ -32,7 +32,7 @@ class FrameStream:
             override of the inferred identity (the static-image baseline).
         seeds: the seed of each item's motion (default: random).
         decoder: renders styles (N, style_dim) into frames (default `model.generator.decode`), e.g. a
-            `optimization.FastDecoder`.
+            `optimization.CompiledDecoder`.
 
     Construction encodes the first chunk, so `identity_embeds` (B, D), `emotion_logits` (B, E) and
     `emotion_probs` (B, E) are known before any frame. Iterating yields frames (B, t, 3, S, S) in [0, 1] in
@@ -43,7 +43,7 @@ class FrameStream:
     @torch.inference_mode()
     def __init__(self, model, input_values: torch.Tensor, attention_mask: torch.Tensor, num_frames: torch.Tensor,
                  fps: float, emotion=None, identity_embeds: torch.Tensor | None = None, seeds=None,
-                 frame_batch_size: int = 64, chunk_seconds: float = CHUNK_SECONDS,
+                 frame_batch_size: int = 16, chunk_seconds: float = CHUNK_SECONDS,
                  context_seconds: float = CONTEXT_SECONDS, decoder=None):
         config = model.config
         self.model = model
@@ -82,20 +82,26 @@ class FrameStream:
         speech.content_features = F.pad(speech.content_features, (0, 0, first_frame - (start - k), stop + k - last_frame))
         return speech
 
-    @torch.inference_mode()
     def __iter__(self) -> Iterator[torch.Tensor]:
-        model, k = self.model, self.model.config.content_context
         state = None
         for start in range(0, self.total_frames, self.chunk_frames):
             stop = min(start + self.chunk_frames, self.total_frames)
-            content = self._first_content if start == 0 else self._encode(start, stop).content_features
-            generators = [torch.Generator().manual_seed(seed) for seed in self.seeds]  # noise drawn from block 0
-            motion, state = model.sample_motion(len(self.num_frames), stop - start, generators, state, start)
-            styles = model.generator.styles(content, self.identity_embeds, self.emotion_probs,
-                                            F.pad(motion, (0, 0, k, k)))[:, k : k + stop - start]
+            styles, state = self._styles(start, stop, state)
             first = 0
             while first < stop - start:
                 size = self.frame_batch_size if start + first else min(FIRST_BATCH_FRAMES, self.frame_batch_size)
-                batch = styles[:, first : first + size]
-                yield self.decode(batch.flatten(0, 1)).unflatten(0, batch.shape[:2])
+                with torch.inference_mode():  # not held across the yield: the caller's code runs outside it
+                    batch = styles[:, first : first + size].flatten(0, 1)  # (B * size, style_dim)
+                    frames = torch.cat([self.decode(piece) for piece in batch.split(self.frame_batch_size)])
+                yield frames.unflatten(0, (len(self.num_frames), -1))
                 first += size
+
+    @torch.inference_mode()
+    def _styles(self, start: int, stop: int, state):
+        """Styles (B, stop - start, style_dim) of frames start..stop, and the motion state after them."""
+        model, k = self.model, self.model.config.content_context
+        content = self._first_content if start == 0 else self._encode(start, stop).content_features
+        generators = [torch.Generator().manual_seed(seed) for seed in self.seeds]  # noise drawn from block 0
+        motion, state = model.sample_motion(len(self.num_frames), stop - start, generators, state, start)
+        styles = model.generator.styles(content, self.identity_embeds, self.emotion_probs, F.pad(motion, (0, 0, k, k)))
+        return styles[:, k : k + stop - start], state
