@@ -25,7 +25,7 @@ def test_stream_equals_the_one_shot_call(tiny_pipeline, seconds):
 def _frame_stream(model, audio, fps=25.0, **options):
     values = torch.from_numpy(audio)[None]
     num_frames = torch.tensor([round(len(audio) * fps / 16_000)])
-    return FrameStream(model, values, torch.ones_like(values, dtype=torch.long), num_frames, fps,
+    return FrameStream(model, values, torch.tensor([len(audio)]), num_frames, fps,
                        seeds=[0], **options)
 
 

@@ -194,7 +194,7 @@ class Speech2VideoPipeline(Pipeline):
             values = (values - values.mean()) / torch.sqrt(values.var(correction=0) + 1e-7)
         return {
             "input_values": values[None],
-            "attention_mask": torch.ones(1, len(values), dtype=torch.int32),
+            "num_samples": torch.tensor([len(values)]),
             "num_frames": torch.tensor([num_video_frames(len(audio), rate, fps)]),
             "audio": [audio],
         }
@@ -202,7 +202,7 @@ class Speech2VideoPipeline(Pipeline):
     def _frame_stream(self, model_inputs, fps, emotion=None, seed=None, frame_batch_size=DEFAULT_FRAME_BATCH,
                       identity_embeds=None) -> FrameStream:
         return FrameStream(
-            self.model, model_inputs["input_values"], model_inputs["attention_mask"], model_inputs["num_frames"],
+            self.model, model_inputs["input_values"], model_inputs["num_samples"], model_inputs["num_frames"],
             fps, emotion=emotion, identity_embeds=identity_embeds, frame_batch_size=frame_batch_size,
             decoder=self.decoder,
             seeds=None if seed is None else [seed] * len(model_inputs["num_frames"]),

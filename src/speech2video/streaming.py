@@ -26,7 +26,8 @@ class FrameStream:
 
     Args:
         model: a `Speech2VideoModel`.
-        input_values (B, L), attention_mask (B, L): normalised audio at `model.config.sampling_rate`.
+        input_values (B, L): normalised audio at `model.config.sampling_rate`, zero-padded; num_samples (B,):
+            each item's length (a length per item rather than a (B, L) mask: long audio costs no extra memory).
         num_frames (B,): frames of each utterance at `fps`.
         emotion: override of the inferred emotion (label or class index); identity_embeds (1 or B, D):
             override of the inferred identity (the static-image baseline).
@@ -41,13 +42,13 @@ class FrameStream:
     """
 
     @torch.inference_mode()
-    def __init__(self, model, input_values: torch.Tensor, attention_mask: torch.Tensor, num_frames: torch.Tensor,
+    def __init__(self, model, input_values: torch.Tensor, num_samples: torch.Tensor, num_frames: torch.Tensor,
                  fps: float, emotion=None, identity_embeds: torch.Tensor | None = None, seeds=None,
                  frame_batch_size: int = 16, chunk_seconds: float = CHUNK_SECONDS,
                  context_seconds: float = CONTEXT_SECONDS, decoder=None):
         config = model.config
         self.model = model
-        self.input_values, self.attention_mask = input_values, attention_mask
+        self.input_values, self.num_samples = input_values, num_samples.reshape(-1)
         self.num_frames = num_frames
         self.total_frames = int(num_frames.max())
         self.fps = fps
@@ -57,7 +58,7 @@ class FrameStream:
         self.chunk_frames = max(1, round(chunk_seconds * fps))
         self.context_samples = round(context_seconds * config.sampling_rate)
         self.stride = math.prod(config.encoder_config.conv_stride)  # audio samples per encoder feature
-        self.feature_lengths = model.encoder.wav2vec2._get_feat_extract_output_lengths(attention_mask.sum(dim=1))
+        self.feature_lengths = model.encoder.wav2vec2._get_feat_extract_output_lengths(self.num_samples)
 
         first = self._encode(0, min(self.chunk_frames, self.total_frames))
         self._first_content = first.content_features
@@ -74,8 +75,11 @@ class FrameStream:
         first_sample = max(0, math.floor(first_frame / self.fps * rate) - self.context_samples)
         first_sample -= first_sample % self.stride  # the window's features are then features of the whole
         last_sample = math.ceil(last_frame / self.fps * rate) + self.context_samples
+        values = self.input_values[:, first_sample:last_sample]
+        positions = torch.arange(first_sample, first_sample + values.shape[1])
+        attention_mask = (positions[None] < self.num_samples[:, None]).long()
         speech = self.model.encoder(
-            self.input_values[:, first_sample:last_sample], self.attention_mask[:, first_sample:last_sample],
+            values, attention_mask,
             self.num_frames, frames=(first_frame, last_frame), first_feature=first_sample // self.stride,
             feature_lengths=self.feature_lengths,
         )

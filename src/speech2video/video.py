@@ -41,7 +41,7 @@ class VideoWriter:
                  overwrite: bool = False, crf: int = 18, threads: int = 0):
         self.path = check_output_path(path, overwrite)
         self.fps = Fraction(fps).limit_denominator(1001)
-        self.audio = None if audio is None else np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
+        self.audio = None if audio is None else np.asarray(audio, dtype=np.float32).reshape(-1)  # clipped per chunk
         self.sampling_rate = sampling_rate
         self.crf = crf
         self.threads = threads  # x264 threads, 0 = automatic
@@ -90,7 +90,7 @@ class VideoWriter:
 
         if self.audio is None or until <= self._audio_written:
             return
-        chunk = self.audio[self._audio_written:until]
+        chunk = np.clip(self.audio[self._audio_written:until], -1.0, 1.0)
         if chunk.size:
             audio_frame = av.AudioFrame.from_ndarray(chunk[None], format="flt", layout="mono")
             audio_frame.sample_rate = self.sampling_rate
