@@ -124,7 +124,10 @@ def markdown(results: dict, meta: dict) -> str:
         "(identity, emotion, mouth), an FID analogue (Inception weights are not available offline), lower is "
         "better. Identity R² compares per-clip identity read from the frames with the true parameters; the "
         "control dimensions (hair, shirt, background, eye colour) are not in the voice, so a speech-only video "
-        "should score about 0 there (the real video shows them).",
+        "should score about 0 there (the real video shows them). The ablation is the same model with the identity "
+        "fixed at the training clips' mean teacher identity and the emotion at neutral for every voice (only the "
+        "lips come from the speech): a stand-in for a student without identity and emotion distillation, not a "
+        "separately trained model.",
         "",
         "| | " + " | ".join(title for _, title in columns) + " |",
         "|---|" + "---|" * len(columns),

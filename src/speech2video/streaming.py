@@ -78,11 +78,8 @@ class FrameStream:
         values = self.input_values[:, first_sample:last_sample]
         positions = torch.arange(first_sample, first_sample + values.shape[1])
         attention_mask = (positions[None] < self.num_samples[:, None]).long()
-        speech = self.model.encoder(
-            values, attention_mask,
-            self.num_frames, frames=(first_frame, last_frame), first_feature=first_sample // self.stride,
-            feature_lengths=self.feature_lengths,
-        )
+        speech = self.model.encoder(values, attention_mask, self.num_frames, frames=(first_frame, last_frame),
+                                    first_feature=first_sample // self.stride, feature_lengths=self.feature_lengths)
         speech.content_features = F.pad(speech.content_features, (0, 0, first_frame - (start - k), stop + k - last_frame))
         return speech
 
