@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--fps", type=float, default=None, help="output frame rate (default: the model's)")
     generate.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     generate.add_argument("--compile", action="store_true",
-                          help="render through torch.compile: about 2x faster, after a compilation of a few seconds "
+                          help="render through torch.compile: 1.6-1.9x the frames/s, after a compilation of a few seconds "
                                "(tens of seconds the first time on a machine); worth it for long inputs")
     generate.set_defaults(run=run_generate)
 

@@ -107,8 +107,8 @@ class Speech2VideoPipeline(Pipeline):
             (one input; memory bounded for any duration; `.save(path)` writes the mp4 on the way).
 
     `compile` (constructor, default False): render through `torch.compile` (`optimization.CompiledDecoder`):
-    about twice the frames per second on a CPU, the same frames up to float rounding, a compilation of a few
-    seconds when the pipeline is built (tens of seconds the first time on a machine).
+    1.6-1.9x the frames per second end to end on a CPU, the same frames up to float rounding, a compilation
+    of a few seconds when the pipeline is built (tens of seconds the first time on a machine).
 
     Speech of any length works: the encoder reads it in chunks of `streaming.CHUNK_SECONDS` with context on
     both sides, and identity and emotion are read from the first chunk (see `speech2video.streaming`).
