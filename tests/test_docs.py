@@ -58,7 +58,10 @@ def parse_script_arguments(script: Path, arguments: list[str], monkeypatch) -> a
     original = argparse.ArgumentParser.parse_args
 
     def parse_then_stop(parser, args=None, namespace=None):
-        raise _Parsed(original(parser, args, namespace))
+        parsed = original(parser, args, namespace)
+        if sys._getframe(1).f_code.co_filename != str(script):
+            return parsed  # a parser of a library the script imports: not the script's own
+        raise _Parsed(parsed)
 
     monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
     monkeypatch.setattr(sys, "argv", [str(script), *arguments])

@@ -129,3 +129,15 @@ def test_identity_embedding_keeps_one_face_across_recordings(tiny_pipeline):
     for bad in (first.identity_embedding[:-1], np.full_like(first.identity_embedding, np.nan)):
         with pytest.raises(Speech2VideoError, match="identity_embedding must be"):
             tiny_pipeline(other_voice, sampling_rate=16_000, identity_embedding=bad)
+
+
+def test_importing_wav2vec2_after_speech2video_works_and_registers(tiny_model_dir):
+    """The registration hook must not import our model while transformers is half-way through wav2vec2."""
+    code = (
+        "import speech2video\n"
+        "from transformers import AutoModel, Wav2Vec2Model\n"
+        f"print(type(AutoModel.from_pretrained({str(tiny_model_dir)!r})).__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"HF_HUB_OFFLINE": "1", "PATH": ""})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Speech2VideoModel" in result.stdout

@@ -14,17 +14,25 @@ import importlib.abc
 import importlib.util
 import sys
 
-# transformers module -> our module that registers with it
+# transformers module -> our module that registers with it. Our model needs transformers' Wav2Vec2Model:
+# when the auto module loads in the middle of importing wav2vec2 (`from transformers import Wav2Vec2Model`
+# after `import speech2video`), ours is imported once wav2vec2 is complete instead.
+WAV2VEC2 = "transformers.models.wav2vec2.modeling_wav2vec2"
 _IMPORT_AFTER = {
     "transformers.models.auto.modeling_auto": f"{__package__}.modeling_speech2video",
+    WAV2VEC2: f"{__package__}.modeling_speech2video",
     "transformers.pipelines": f"{__package__}.pipeline_speech2video",
 }
 
 
 def _import_ours(transformers_module: str) -> None:
     ours = _IMPORT_AFTER[transformers_module]
-    if ours not in sys.modules:  # if it is there, it registered already or will when it finishes loading
-        importlib.import_module(ours)
+    if ours in sys.modules:  # it registered already, or will when it finishes loading
+        return
+    wav2vec2 = sys.modules.get(WAV2VEC2)
+    if wav2vec2 is not None and not hasattr(wav2vec2, "Wav2Vec2Model"):
+        return  # wav2vec2 is half-imported: the hook on it imports ours when it is complete
+    importlib.import_module(ours)
 
 
 class _ImportHook(importlib.abc.MetaPathFinder):
