@@ -135,7 +135,8 @@ def test_importing_wav2vec2_after_speech2video_works_and_registers(tiny_model_di
     """The registration hook must not import our model while transformers is half-way through wav2vec2."""
     code = (
         "import speech2video\n"
-        "from transformers import AutoModel, Wav2Vec2Model\n"
+        "from transformers import Wav2Vec2Model\n"  # first: wav2vec2 loads the auto module half-way through
+        "from transformers import AutoModel\n"
         f"print(type(AutoModel.from_pretrained({str(tiny_model_dir)!r})).__name__)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"HF_HUB_OFFLINE": "1", "PATH": ""})
