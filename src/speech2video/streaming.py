@@ -35,8 +35,8 @@ class FrameStream:
         decoder: renders styles (N, style_dim) into frames (default `model.generator.decode`), e.g. a
             `optimization.CompiledDecoder`.
 
-    Construction encodes the first chunk, so `identity_embeds` (B, D), `emotion_logits` (B, E) and
-    `emotion_probs` (B, E) are known before any frame. Iterating yields frames (B, t, 3, S, S) in [0, 1] in
+    Construction encodes the first chunk, so `identity_embeds` (B, D) and `emotion_probs` (B, E) are known
+    before any frame. Iterating yields frames (B, t, 3, S, S) in [0, 1] in
     order, the first `FIRST_BATCH_FRAMES` then `frame_batch_size` at a time, `total_frames` = max(num_frames)
     in all (shorter items are padded: cut each at its num_frames).
     """
@@ -63,7 +63,6 @@ class FrameStream:
         first = self._encode(0, min(self.chunk_frames, self.total_frames))
         self._first_content = first.content_features
         batch_size = len(num_frames)
-        self.emotion_logits = first.emotion_logits
         self.emotion_probs = model.emotion_probs(first.emotion_logits, emotion)
         self.identity_embeds = first.identity_embeds if identity_embeds is None else identity_embeds.expand(batch_size, -1)
 
