@@ -1,16 +1,14 @@
-"""Quality of generated videos on held-out SynthTalk clips (unseen speakers and sentences), beside references.
+"""Quality of generated videos on held-out clips, beside the static-image baseline, an ablation and references.
 
-Rows of the report:
+`--corpus synthtalk-test`: held-out SynthTalk clips (unseen speakers and sentences). Rows of the report:
 - speech-only: the model from the voice alone (what speech2video does);
 - static-image baseline: the same model given the identity read by the face teacher from one real frame
   (`pipe(audio, reference_image=...)`), the paper's baseline that sees the speaker;
-- ablation, no identity or emotion from speech: the same model with the identity fixed at the training
-  clips' mean teacher identity and the emotion at neutral, for every voice; only the content (lips) still
-  comes from the speech. It stands for a student without identity and emotion distillation at its best (a
-  generator that learnt to ignore those inputs); it is not a separately trained model;
+- no-distillation ablation (`--ablation_model`): a separately trained model whose student learnt no identity
+  and no emotion from the face teachers (`train_distillation.py --no_identity_distillation
+  --no_emotion_distillation`) and whose generator was trained on that student's own outputs;
 - real video: each metric on the ground-truth frames (the ceiling);
 - mean face: a still average training frame (the floor: no identity, no emotion, no lips).
-
 Metrics (the SynthTalk face teacher reads the frames; SynthTalk's ground truth is the reference):
 emotion accuracy vs the label; identity R^2 per clip vs the true parameters (voice-linked and control
 means); per-frame mouth-opening correlation with the truth; lip sync: share of clips whose best audio
@@ -19,9 +17,17 @@ confidence; PSNR / SSIM against the real frames; flicker outside the mouth; Frec
 generated and real frames on the teacher's outputs (identity + emotion + mouth), an FID analogue with a
 domain teacher instead of Inception (which is not available offline).
 
-    python benchmarks/quality.py --model synthtalk-128 --corpus corpora/synthtalk-targets [--quick]
+`--corpus grid-test`: held-out sentences of the GRID speaker (a single-speaker model such as `grid-s1-128`).
+Rows: speech-only; "still closed mouth", the clip's first real frame (silence: GRID clips start and end
+with it) held for the whole clip; real video; mean face. Metrics: PSNR / SSIM against the real frames,
+mouth landmark distance (LMD, dlib's 68 points, pixels at 128 px, centred per frame), sync within +-1 frame
+and confidence (a sync expert trained on GRID training clips), flicker, CPBD-like sharpness.
 
-Prints one JSON object and writes the markdown table to docs/results.md (generated; do not edit).
+    python benchmarks/quality.py --model synthtalk-128 --corpus synthtalk-test --ablation_model outputs/no-distillation
+    python benchmarks/quality.py --model grid-s1-128 --corpus grid-test
+
+Prints one JSON object and writes the markdown table to docs/results.md (SynthTalk) or docs/results-grid.md
+(generated; do not edit).
 """
 
 from __future__ import annotations
@@ -39,12 +45,16 @@ from speech2video import Speech2VideoPipeline
 from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.data.synthtalk.speakers import VOICE_LINKED
 from speech2video.evaluation import (
-    SyncExpert, flicker, frechet_distance, psnr, r2_per_dimension, ssim, sync_offset_confidence, train_sync_expert,
+    SyncExpert, flicker, frechet_distance, landmark_distance, mouth_landmarks, psnr, r2_per_dimension, sharpness,
+    ssim, sync_offset_confidence, train_sync_expert,
 )
 from speech2video.teachers.synthtalk import SynthTalkTeacher
 
 ROOT = Path(__file__).resolve().parents[1]
+CORPORA = {"synthtalk-test": ROOT / "corpora" / "synthtalk-targets", "grid-test": ROOT / "corpora" / "grid_s1"}
+REPORTS = {"synthtalk-test": ROOT / "docs" / "results.md", "grid-test": ROOT / "docs" / "results-grid.md"}
 QUICK_CLIPS, SYNC_TRAIN_CLIPS, SYNC_TRAIN_STEPS = 24, 200, 500
+MOUTH_ROWS = 0.55  # flicker is measured above this fraction of the crop (outside mouth and jaw)
 
 
 def load_sync_expert(corpus, path: Path) -> SyncExpert:
@@ -60,13 +70,16 @@ def load_sync_expert(corpus, path: Path) -> SyncExpert:
     return expert
 
 
-def clip_metrics(frames: np.ndarray, row: dict, audio: np.ndarray, real: np.ndarray, teacher, expert,
-                 labels: list[str]) -> dict:
+def mouth_box(frames: np.ndarray) -> tuple[int, int, int, int]:
+    return round(MOUTH_ROWS * frames.shape[1]), frames.shape[1], 0, frames.shape[2]
+
+
+def synthtalk_clip_metrics(frames: np.ndarray, row: dict, audio: np.ndarray, real: np.ndarray, teacher, expert,
+                           labels: list[str]) -> dict:
     """Metrics of one video (T, S, S, 3) uint8 against the clip's truth, its audio and its real frames."""
     frames = frames[: len(real)]
     seen = teacher.predict(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255)
     offset, confidence = sync_offset_confidence(expert, audio, frames)
-    mouth_box = (round(0.55 * frames.shape[1]), frames.shape[1], 0, frames.shape[2])
     return {
         "emotion_correct": labels[int(seen.emotion_probs.mean(0).argmax())] == row["emotion"],
         "identity": seen.identity.mean(0).numpy(),
@@ -75,12 +88,12 @@ def clip_metrics(frames: np.ndarray, row: dict, audio: np.ndarray, real: np.ndar
         "sync_confidence": confidence,
         "psnr": psnr(frames, real),
         "ssim": ssim(frames, real),
-        "flicker": flicker(frames, mask=mouth_box),
+        "flicker": flicker(frames, mask=mouth_box(frames)),
         "features": torch.cat([seen.identity, seen.emotion_probs, seen.mouth_open[:, None]], 1).numpy(),
     }
 
 
-def summarise(per_clip: list[dict], truth_identity: np.ndarray, real_features: np.ndarray) -> dict:
+def summarise_synthtalk(per_clip: list[dict], truth_identity: np.ndarray, real_features: np.ndarray) -> dict:
     r2 = r2_per_dimension(np.array([m["identity"] for m in per_clip]), truth_identity)
     mouth_predicted = np.concatenate([m["mouth"][0] for m in per_clip])
     mouth_truth = np.concatenate([m["mouth"][1] for m in per_clip])
@@ -99,35 +112,117 @@ def summarise(per_clip: list[dict], truth_identity: np.ndarray, real_features: n
     }
 
 
+def grid_clip_metrics(frames: np.ndarray, audio: np.ndarray, real: np.ndarray, real_mouth: np.ndarray, expert) -> dict:
+    """Metrics of one video (T, S, S, 3) uint8 against the real frames and their mouth landmarks (T, 20, 2)."""
+    frames = frames[: len(real)]
+    offset, confidence = sync_offset_confidence(expert, audio, frames)
+    return {
+        "psnr_db": psnr(frames, real),
+        "ssim": ssim(frames, real),
+        "lmd_px": landmark_distance(mouth_landmarks(frames), real_mouth),
+        "sync_within_1_frame": abs(offset) <= 1,
+        "sync_confidence": confidence,
+        "flicker": flicker(frames, mask=mouth_box(frames)),
+        "sharpness": sharpness(frames),
+    }
+
+
 def mean_face(corpus, clips: int = 100) -> np.ndarray:
-    """The average of the first frame of `clips` training clips, (S, S, 3) uint8."""
-    frames = [decode_frames(row, 0, 1)[0].astype(np.float64) for row in corpus["train"].select(range(clips))]
+    """The average of the first frame of up to `clips` training clips, (S, S, 3) uint8."""
+    train = corpus["train"].select(range(min(clips, len(corpus["train"]))))
+    frames = [decode_frames(row, 0, 1)[0].astype(np.float64) for row in train]
     return np.round(np.mean(frames, axis=0)).astype(np.uint8)
 
 
-def markdown(results: dict, meta: dict) -> str:
-    columns = [("emotion_accuracy", "emotion acc."), ("identity_r2_voice_linked", "identity R² (voice-linked)"),
-               ("identity_r2_control", "identity R² (control)"), ("mouth_corr", "mouth corr."),
-               ("sync_within_1_frame", "sync ±1 frame"), ("sync_confidence", "sync conf."),
-               ("psnr_db", "PSNR dB"), ("ssim", "SSIM"), ("flicker", "flicker"),
-               ("frechet_teacher", "Fréchet (teacher)")]
+def still(frame: np.ndarray, length: int) -> np.ndarray:
+    return np.repeat(frame[None], length, axis=0)
+
+
+def evaluate_synthtalk(test, corpus, pipe, expert, ablation_pipe) -> dict:
+    teacher = SynthTalkTeacher.from_pretrained()
+    still_face = mean_face(corpus)
+    rows = {"speech-only": [], "static-image baseline": []}
+    if ablation_pipe is not None:
+        rows["ablation: no distillation"] = []
+    rows |= {"real video": [], "mean face": []}
+    for row in tqdm(test, desc="clips"):
+        audio, real = decode_audio(row), decode_frames(row)
+        videos = {
+            "speech-only": pipe(audio, sampling_rate=16_000, seed=0).frames,
+            "static-image baseline": pipe(audio, sampling_rate=16_000, seed=0, reference_image=real[0]).frames,
+            "real video": real,
+            "mean face": still(still_face, len(real)),
+        }
+        if ablation_pipe is not None:
+            videos["ablation: no distillation"] = ablation_pipe(audio, sampling_rate=16_000, seed=0).frames
+        for name, frames in videos.items():
+            rows[name].append(synthtalk_clip_metrics(frames, row, audio, real, teacher, expert, teacher.classes))
+    truth_identity = np.array(test["identity"])
+    real_features = np.concatenate([m["features"] for m in rows["real video"]])
+    return {name: summarise_synthtalk(per_clip, truth_identity, real_features) for name, per_clip in rows.items()}
+
+
+def evaluate_grid(test, corpus, pipe, expert) -> dict:
+    still_face = mean_face(corpus)
+    rows = {"speech-only": [], "still closed mouth": [], "real video": [], "mean face": []}
+    for row in tqdm(test, desc="clips"):
+        audio, real = decode_audio(row), decode_frames(row)
+        real_mouth = mouth_landmarks(real)
+        videos = {
+            "speech-only": pipe(audio, sampling_rate=16_000, seed=0).frames,
+            "still closed mouth": still(real[0], len(real)),
+            "real video": real,
+            "mean face": still(still_face, len(real)),
+        }
+        for name, frames in videos.items():
+            rows[name].append(grid_clip_metrics(frames, audio, real, real_mouth, expert))
+    results = {name: {key: float(np.mean([m[key] for m in per_clip])) for key in per_clip[0]}
+               for name, per_clip in rows.items()}
+    for values in results.values():  # the issue's LMD criterion: how far below the still closed mouth
+        values["lmd_reduction_vs_still"] = 1 - values["lmd_px"] / results["still closed mouth"]["lmd_px"]
+    return results
+
+
+SYNTHTALK_COLUMNS = [
+    ("emotion_accuracy", "emotion acc."), ("identity_r2_voice_linked", "identity R² (voice-linked)"),
+    ("identity_r2_control", "identity R² (control)"), ("mouth_corr", "mouth corr."),
+    ("sync_within_1_frame", "sync ±1 frame"), ("sync_confidence", "sync conf."), ("psnr_db", "PSNR dB"),
+    ("ssim", "SSIM"), ("flicker", "flicker"), ("frechet_teacher", "Fréchet (teacher)"),
+]
+GRID_COLUMNS = [
+    ("psnr_db", "PSNR dB"), ("ssim", "SSIM"), ("lmd_px", "mouth LMD px"),
+    ("lmd_reduction_vs_still", "LMD below still mouth"), ("sync_within_1_frame", "sync ±1 frame"),
+    ("sync_confidence", "sync conf."), ("flicker", "flicker"), ("sharpness", "sharpness"),
+]
+SYNTHTALK_TEXT = (
+    "held-out SynthTalk clips (unseen speakers and sentences). The face teacher that reads the frames is the "
+    "SynthTalk teacher; \"Fréchet (teacher)\" is a Fréchet distance on its outputs (identity, emotion, mouth), an "
+    "FID analogue (Inception weights are not available offline), lower is better. Identity R² compares per-clip "
+    "identity read from the frames with the true parameters; the control dimensions (hair, shirt, background, eye "
+    "colour) are not in the voice, so a speech-only video should score about 0 there (the real video shows them). "
+    "The static-image baseline is the same model given the identity the face teacher reads from the clip's first "
+    "real frame. The no-distillation ablation is a separately trained model: its student learnt no identity and "
+    "no emotion from the face teachers, and its generator was trained on that student's outputs."
+)
+GRID_TEXT = (
+    "held-out sentences of GRID speaker 1 (real video, 25 fps, aligned 128 px face crops). \"Still closed mouth\" "
+    "holds each clip's first real frame (GRID clips start in silence) for the whole clip: the reference the mouth "
+    "landmark distance (LMD) must beat; LMD uses dlib's 68-point landmarks (evaluation only; iBUG 300-W, "
+    "non-commercial) on the mouth, centred per frame, in pixels at 128 px, lower is better. The sync expert is "
+    "trained on GRID training clips. There is no static-image baseline row: a single-speaker model has no "
+    "identity to take from a picture."
+)
+
+
+def markdown(results: dict, meta: dict, columns, text: str) -> str:
     lines = [
-        "# Results",
+        "# Results" + (" on GRID" if meta["corpus"] == "grid-test" else ""),
         "",
         "Generated by `python benchmarks/quality.py " + meta["command"] + "`; do not edit by hand.",
         "",
-        f"Model `{meta['model']}` on {meta['clips']} held-out SynthTalk clips (unseen speakers and sentences), "
-        f"seed 0; wall time {meta['seconds']:.0f} s on {meta['machine']}. The sync expert finds the exact offset of "
-        f"the real video delayed by 2 frames on {100 * meta['sync_expert_detects_2_frame_delay']:.0f} % of these "
-        "clips. The face teacher that reads the "
-        "frames is the SynthTalk teacher; \"Fréchet (teacher)\" is a Fréchet distance on its outputs "
-        "(identity, emotion, mouth), an FID analogue (Inception weights are not available offline), lower is "
-        "better. Identity R² compares per-clip identity read from the frames with the true parameters; the "
-        "control dimensions (hair, shirt, background, eye colour) are not in the voice, so a speech-only video "
-        "should score about 0 there (the real video shows them). The ablation is the same model with the identity "
-        "fixed at the training clips' mean teacher identity and the emotion at neutral for every voice (only the "
-        "lips come from the speech): a stand-in for a student without identity and emotion distillation, not a "
-        "separately trained model.",
+        f"Model `{meta['model']}` on {meta['clips']} {text} Seed 0; wall time {meta['seconds']:.0f} s on "
+        f"{meta['machine']}. The sync expert finds the exact offset of the real video delayed by 2 frames on "
+        f"{100 * meta['sync_expert_detects_2_frame_delay']:.0f} % of these clips.",
         "",
         "| | " + " | ".join(title for _, title in columns) + " |",
         "|---|" + "---|" * len(columns),
@@ -140,53 +235,56 @@ def markdown(results: dict, meta: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="embedded model name or folder (default: the default model)")
-    parser.add_argument("--corpus", default=str(ROOT / "corpora" / "synthtalk-targets"),
-                        help="SynthTalk corpus with teacher targets (its test split is evaluated)")
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="synthtalk-test",
+                        help="which held-out clips: the test split of the SynthTalk corpus with teacher targets or of "
+                             "the GRID speaker-1 corpus")
+    parser.add_argument("--corpus_path", default=None, help="the corpus folder (default: corpora/synthtalk-targets "
+                                                            "or corpora/grid_s1)")
+    parser.add_argument("--ablation_model", default=None, help="the trained no-distillation model (SynthTalk)")
     parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_CLIPS} test clips")
-    parser.add_argument("--sync_expert", default=str(ROOT / "cache" / "sync-expert-synthtalk.safetensors"))
-    parser.add_argument("--output", default=str(ROOT / "docs" / "results.md"), help='markdown report ("" for none)')
+    parser.add_argument("--sync_expert", default=None,
+                        help="cached sync expert (default: cache/sync-expert-<corpus>.safetensors)")
+    parser.add_argument("--output", default=None, help='markdown report (default: docs/results.md or '
+                                                        'docs/results-grid.md; "" for none)')
     args = parser.parse_args()
     from datasets import load_from_disk
 
     started = time.time()
     torch.manual_seed(0)
-    corpus = load_from_disk(args.corpus)
+    corpus_path = Path(args.corpus_path or CORPORA[args.corpus])
+    if not corpus_path.exists():
+        raise SystemExit(f"no corpus at {corpus_path}: build it first (docs/evaluation.md)")
+    corpus = load_from_disk(str(corpus_path))
     test = corpus["test"].filter(lambda n: n > 20, input_columns="num_frames")
     if args.quick:
         test = test.select(range(min(QUICK_CLIPS, len(test))))
+    name = args.corpus.removesuffix("-test")
+    expert = load_sync_expert(corpus, Path(args.sync_expert or ROOT / "cache" / f"sync-expert-{name}.safetensors"))
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
-    teacher, expert = SynthTalkTeacher.from_pretrained(), load_sync_expert(corpus, Path(args.sync_expert))
-    labels = teacher.classes
-    still = mean_face(corpus)
+    if args.corpus == "grid-test":
+        results = evaluate_grid(test, corpus, pipe, expert)
+        columns, text = GRID_COLUMNS, GRID_TEXT
+    else:
+        ablation = Speech2VideoPipeline.from_pretrained(args.ablation_model) if args.ablation_model else None
+        results = evaluate_synthtalk(test, corpus, pipe, expert, ablation)
+        columns, text = SYNTHTALK_COLUMNS, SYNTHTALK_TEXT
 
-    mean_identity = np.mean(corpus["train"]["teacher_identity"], axis=0)
-    ablation = "ablation: no identity/emotion from speech"
-    rows = {"speech-only": [], "static-image baseline": [], ablation: [], "real video": [], "mean face": []}
     detected = []  # does the sync expert find the exact offset of a 2-frame delay?
-    for row in tqdm(test, desc="clips"):
-        audio, real = decode_audio(row), decode_frames(row)
-        videos = {
-            "speech-only": pipe(audio, sampling_rate=16_000, seed=0).frames,
-            "static-image baseline": pipe(audio, sampling_rate=16_000, seed=0, reference_image=real[0]).frames,
-            ablation: pipe(audio, sampling_rate=16_000, seed=0, identity_embedding=mean_identity, emotion="neutral").frames,
-            "real video": real,
-            "mean face": np.repeat(still[None], len(real), axis=0),
-        }
-        for name, frames in videos.items():
-            rows[name].append(clip_metrics(frames, row, audio, real, teacher, expert, labels))
+    for row in test:
+        real = decode_frames(row)
         delayed = np.concatenate([real[:1], real[:1], real[:-2]])  # the real video 2 frames late
-        detected.append(sync_offset_confidence(expert, audio, delayed)[0] == 2)
-
-    truth_identity = np.array(test["identity"])
-    real_features = np.concatenate([m["features"] for m in rows["real video"]])
-    results = {name: summarise(per_clip, truth_identity, real_features) for name, per_clip in rows.items()}
-    meta = {"model": args.model or "default", "clips": len(test), "seconds": time.time() - started,
-            "machine": f"{torch.get_num_threads()} CPU threads",
-            "command": f"--model {args.model or 'default'}" + (" --quick" if args.quick else "")}
-    meta["sync_expert_detects_2_frame_delay"] = float(np.mean(detected))
+        detected.append(sync_offset_confidence(expert, decode_audio(row), delayed)[0] == 2)
+    command = f"--model {args.model or 'default'} --corpus {args.corpus}"
+    if args.ablation_model:
+        command += f" --ablation_model {args.ablation_model}"
+    meta = {"model": args.model or "default", "corpus": args.corpus, "clips": len(test),
+            "seconds": time.time() - started, "machine": f"{torch.get_num_threads()} CPU threads",
+            "command": command + (" --quick" if args.quick else ""),
+            "sync_expert_detects_2_frame_delay": float(np.mean(detected))}
     print(json.dumps({**meta, "results": results}, indent=1))
-    if args.output:
-        Path(args.output).write_text(markdown(results, meta))
+    output = REPORTS[args.corpus] if args.output is None else args.output
+    if output:
+        Path(output).write_text(markdown(results, meta, columns, text))
 
 
 if __name__ == "__main__":

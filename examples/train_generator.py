@@ -122,6 +122,9 @@ def main(argv=None):
     output_dir.mkdir(parents=True, exist_ok=True)
 
     corpus = load_from_disk(args.dataset_path)
+    if "teacher_identity" not in corpus["train"].column_names and (args.teacher != "none" or args.conditioning != "student"):
+        raise SystemExit(f"{args.dataset_path} has no teacher targets: run examples/cache_teacher_targets.py on it, "
+                         "or train with --teacher none --conditioning student (e.g. a single-speaker real corpus)")
     train_dataset = corpus["train"].filter(lambda n: n >= args.motion_frames, input_columns="num_frames")
     if args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(args.max_train_samples, len(train_dataset))))

@@ -39,3 +39,25 @@ def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tm
     script.main([*common, "--max_train_steps", "28", "--resume_from_checkpoint", "latest"])
     steps = [json.loads(line)["step"] for line in (output / "losses.jsonl").read_text().splitlines()]
     assert steps[-2:] == [27, 28]  # resumed from checkpoint-26
+
+
+def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_with_targets, tmp_path):
+    """A real single-speaker corpus (GRID) has no teacher columns: --teacher none --conditioning student."""
+    import pytest
+    from datasets import load_from_disk
+
+    corpus = load_from_disk(str(corpus_with_targets / "targets"))
+    plain = tmp_path / "plain"
+    corpus.remove_columns(["teacher_identity", "teacher_emotion", "teacher_mouth_open"]).save_to_disk(str(plain))
+    student = tmp_path / "student"
+    Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(student)
+    common = ["--dataset_path", str(plain), "--student_model_path", str(student), "--output_dir", str(tmp_path / "g"),
+              "--train_batch_size", "2", "--motion_frames", "16", "--max_train_steps", "4",
+              "--adversarial_start_step", "2", "--validation_steps", "100", "--checkpointing_steps", "100"]
+    script = load_example_script("train_generator")
+    with pytest.raises(SystemExit, match="no teacher targets.*--teacher none --conditioning student"):
+        script.main(common)
+    script.main([*common, "--teacher", "none", "--conditioning", "student"])
+    logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
+    assert len(logs) == 4 and "loss_sync" in logs[-1] and "loss_teacher" not in logs[-1]
+    assert all(math.isfinite(value) for entry in logs for value in entry.values())

@@ -164,3 +164,23 @@ def test_grid_clips_follow_the_schema_with_text_from_the_align_files(built):
     frames = decode_frames(row)
     assert frames.shape == (row["num_frames"], 128, 128, 3)
     assert frames.std() > 20  # a face, not the zero fill
+
+
+@pytest.mark.skipif(not GRID.is_dir(), reason="needs ../shared/data/grid_s1")
+def test_mouth_landmarks_find_the_lips_and_the_still_mouth_scores_worse(built):
+    from speech2video.evaluation import landmark_distance, mouth_landmarks
+
+    rows = built[0]["train"]
+    row = rows[rows["clip_id"].index("bbaf3s")]
+    frames = decode_frames(row)
+    mouth = mouth_landmarks(frames)  # (T, 20, 2)
+    assert mouth.shape == (len(frames), 20, 2)
+    x, y = mouth[..., 0].mean() / 128, mouth[..., 1].mean() / 128
+    assert 0.4 < x < 0.6 and 0.6 < y < 0.9  # centred, in the lower part of the aligned crop
+    # inner-lip gap (points 62 and 66): wider while speaking than in the closing silence of the align file
+    gap = mouth[:, 18, 1] - mouth[:, 14, 1]
+    words = (GRID / "align" / "bbaf3s.align").read_text().split()
+    speech_start, silence_start = int(words[1]) // 1000, int(words[-3]) // 1000
+    assert gap[speech_start:silence_start].mean() > gap[silence_start + 2:].mean() + 0.75
+    assert landmark_distance(mouth, mouth) == 0.0
+    assert landmark_distance(mouth_landmarks(np.repeat(frames[:1], len(frames), 0)), mouth) > 0.5

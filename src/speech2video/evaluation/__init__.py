@@ -2,6 +2,7 @@
 
     image         psnr, ssim, sharpness (CPBD-like), flicker           frames (T, H, W, 3) uint8 or float in [0, 1]
     motion        mouth_opening_correlation, blink_rate, landmark_distance (LMD)
+    landmarks     mouth_landmarks (dlib 68-point, evaluation only)    aligned face crops (T, S, S, 3)
     distribution  frechet_distance, retrieval_top1, r2_per_dimension    features (N, D)
     sync          SyncExpert, train_sync_expert, sync_offset_confidence (LSE-D / LSE-C style)
     mel           log_mel_spectrogram (the sync expert's audio features)
@@ -19,6 +20,7 @@ _LAZY_NAMES = {
     "mouth_opening_correlation": ".motion",
     "blink_rate": ".motion",
     "landmark_distance": ".motion",
+    "mouth_landmarks": ".landmarks",
     "frechet_distance": ".distribution",
     "retrieval_top1": ".distribution",
     "r2_per_dimension": ".distribution",

@@ -53,16 +53,16 @@ class GeneratorBatch:
     """B clips. Whole motion window (W frames): real (B, W, 3, S, S) in [0, 1], content (B, W, C);
     per clip: the generator's identity (B, D) and emotion_probs (B, E), teacher_identity (B, D),
     teacher_emotion (B, E); in the rendered part (frames `start` .. `start` + T of the window):
-    teacher_mouth (B, T); audio windows of the whole window and its `max_shift` neighbours
+    teacher_mouth (B, T) (the teacher fields are None for a corpus without teacher targets); audio windows of the whole window and its `max_shift` neighbours
     (B, W + 2 max_shift, n_mels, 20): the window's frame w is at index w + max_shift."""
 
     real: torch.Tensor
     content: torch.Tensor
     identity: torch.Tensor
     emotion_probs: torch.Tensor
-    teacher_identity: torch.Tensor
-    teacher_emotion: torch.Tensor
-    teacher_mouth: torch.Tensor
+    teacher_identity: torch.Tensor | None
+    teacher_emotion: torch.Tensor | None
+    teacher_mouth: torch.Tensor | None
     audio_windows: torch.Tensor
     start: int
     frames: int
@@ -76,8 +76,12 @@ def collate_generator(examples, motion_frames: int, frames: int, max_shift: int,
     `conditioning` says where the generator's identity and emotion come from: "teacher", the face
     teachers' targets for the clip (the spaces the student predicts in, so at inference the student's
     outputs take their place), or "student", the frozen student's own predictions. Content is always the
-    student's.
+    student's. A corpus without teacher targets (no `teacher_*` columns) can only be used with "student".
     """
+    has_targets = "teacher_identity" in examples[0][0]
+    if conditioning == "teacher" and not has_targets:
+        raise ValueError('conditioning="teacher" needs a corpus with teacher targets '
+                         "(examples/cache_teacher_targets.py); use conditioning=\"student\"")
     start = int(rng.integers(2, motion_frames - frames - 1))  # keeps the content context inside the window
     real, content, audio, mouth = [], [], [], []
     for row, student in examples:
@@ -89,17 +93,20 @@ def collate_generator(examples, motion_frames: int, frames: int, max_shift: int,
         mel = audio_windows(decode_audio(row), num_frames)  # (T_clip, n_mels, 20)
         index = torch.arange(first - max_shift, first + motion_frames + max_shift).clamp(0, num_frames - 1)
         audio.append(mel[index])
-        mouth.append(torch.tensor(row["teacher_mouth_open"][first + start:first + start + frames]))
-    teacher_identity = torch.tensor(np.array([row["teacher_identity"] for row, _ in examples]), dtype=torch.float32)
-    teacher_emotion = torch.tensor(np.array([row["teacher_emotion"] for row, _ in examples]), dtype=torch.float32)
+        if has_targets:
+            mouth.append(torch.tensor(row["teacher_mouth_open"][first + start:first + start + frames]))
+    teacher_identity = teacher_emotion = teacher_mouth = None
+    if has_targets:
+        teacher_identity = torch.tensor(np.array([row["teacher_identity"] for row, _ in examples]), dtype=torch.float32)
+        teacher_emotion = torch.tensor(np.array([row["teacher_emotion"] for row, _ in examples]), dtype=torch.float32)
+        teacher_mouth = torch.stack(mouth)
     from_teacher = conditioning == "teacher"
     return GeneratorBatch(
         real=torch.stack(real), content=torch.stack(content),
         identity=teacher_identity if from_teacher else torch.stack([s.identity for _, s in examples]),
         emotion_probs=teacher_emotion if from_teacher else torch.stack([s.emotion_probs for _, s in examples]),
-        teacher_identity=teacher_identity,
-        teacher_emotion=teacher_emotion,
-        teacher_mouth=torch.stack(mouth), audio_windows=torch.stack(audio),
+        teacher_identity=teacher_identity, teacher_emotion=teacher_emotion, teacher_mouth=teacher_mouth,
+        audio_windows=torch.stack(audio),
         start=start, frames=frames, max_shift=max_shift,
     )
 
