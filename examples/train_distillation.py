@@ -81,7 +81,8 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
     if targets.get("emotion_classes"):
         overrides["emotion_labels"] = targets["emotion_classes"]
     identity_teachers = {"SynthTalkTeacher": "synthtalk", "FaceTeacherPair": "dlib"}  # whose space identity is in
-    overrides.setdefault("identity_teacher", identity_teachers.get(targets.get("teacher")))
+    overrides.setdefault("identity_teacher", None if args.no_identity_distillation
+                         else identity_teachers.get(targets.get("teacher")))
     model = Speech2VideoModel(Speech2VideoConfig(**overrides))
     if args.pretrained_encoder:  # users with a pretrained wav2vec2 or HuBERT
         pretrained = Wav2Vec2Model.from_pretrained(args.pretrained_encoder, use_safetensors=True)

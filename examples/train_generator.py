@@ -134,7 +134,9 @@ def main(argv=None):
         config = student.config.to_dict() | json.loads(Path(args.model_config).read_text())
         model = Speech2VideoModel(Speech2VideoConfig(**config))
         model.encoder.load_state_dict(student.encoder.state_dict())
-    if args.teacher == "synthtalk":
+    if args.conditioning == "student":  # the generator learns the student's outputs: no picture maps into them
+        model.config.identity_teacher = None
+    elif args.teacher == "synthtalk":
         model.config.identity_teacher = "synthtalk"  # the identity space `reference_image=` reads with
     model.encoder.requires_grad_(False)  # stage 2 trains the generator and motion process only
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)

@@ -61,3 +61,5 @@ def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_
     logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
     assert len(logs) == 4 and "loss_sync" in logs[-1] and "loss_teacher" not in logs[-1]
     assert all(math.isfinite(value) for entry in logs for value in entry.values())
+    # it learnt the student's outputs, not a teacher's space: a reference picture cannot stand in for them
+    assert Speech2VideoModel.from_pretrained(tmp_path / "g").config.identity_teacher is None
