@@ -21,8 +21,11 @@ from transformers import Wav2Vec2FeatureExtractor
 
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk.speakers import IDENTITY_NAMES, VOICE_LINKED
-from speech2video.evaluation import r2_per_dimension
+from speech2video.data.schema import decode_audio, decode_frames
+from speech2video.evaluation import mouth_landmarks, r2_per_dimension
 from speech2video.training.distillation import collate
+
+INNER_LIP_PAIRS = [(13, 19), (14, 18), (15, 17)]  # upper/lower inner-lip points 61-67, 62-66, 63-65 of the 68
 
 
 @torch.no_grad()
@@ -44,6 +47,21 @@ def student_outputs(model, split) -> dict:
     return outputs
 
 
+@torch.no_grad()
+def grid_mouth_correlation(model, split) -> float:
+    """Pearson correlation over all frames of `split` (real clips) of the student's mouth opening with the
+    inner-lip gap measured on the frames."""
+    extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True)
+    predicted, measured = [], []
+    for row in split:
+        inputs = extractor(decode_audio(row), sampling_rate=16_000, return_tensors="pt")
+        num_frames = torch.tensor([row["num_frames"]])
+        predicted.append(model.encode_speech(inputs.input_values, None, num_frames).mouth_open[0].numpy())
+        lips = mouth_landmarks(decode_frames(row))
+        measured.append(np.mean([lips[:, lower, 1] - lips[:, upper, 1] for upper, lower in INNER_LIP_PAIRS], axis=0))
+    return float(np.corrcoef(np.concatenate(predicted), np.concatenate(measured))[0, 1])
+
+
 def ridge_probe(train_x, train_y, test_x, alpha: float = 1.0):
     """Closed-form ridge regression with a bias, standardised inputs: predictions on `test_x`."""
     mean, std = train_x.mean(0), train_x.std(0) + 1e-6
@@ -56,6 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--corpus", required=True, help="SynthTalk corpus with teacher targets")
+    parser.add_argument("--grid_corpus", default=None, help="GRID corpus (examples/build_corpus.py --preset grid)")
     args = parser.parse_args()
 
     model = Speech2VideoModel.from_pretrained(args.model).eval()
@@ -73,6 +92,10 @@ def main() -> None:
         ridge_probe(np.array(probe["content"]), np.array(validation["identity"]), np.array(out["content"])), truth_identity
     )
     emotion_leak = ridge_probe(np.array(probe["identity"]), one_hot(validation), np.array(out["identity"])).argmax(1)
+    grid = {}
+    if args.grid_corpus:
+        grid_test = load_from_disk(args.grid_corpus)["test"]
+        grid = {"grid_test_clips": len(grid_test), "grid_mouth_corr_with_landmarks": round(grid_mouth_correlation(model, grid_test), 4)}
     print(json.dumps({
         "model": args.model,
         "test_clips": len(test),
@@ -86,6 +109,7 @@ def main() -> None:
         "leakage_identity_r2_voice_linked_from_content": round(float(np.nanmean(content_leak[VOICE_LINKED])), 4),
         "leakage_emotion_accuracy_from_identity": round(float(np.mean([labels[p] == e for p, e in zip(emotion_leak, test["emotion"])])), 4),
         "emotion_chance": round(1 / len(labels), 4),
+        **grid,
     }, indent=1))
 
 

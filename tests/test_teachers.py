@@ -145,3 +145,27 @@ def test_identity_puts_one_person_closer_than_different_people(data, grid_clips)
     same_person = torch.dist(*grid)
     different_people = min(torch.dist(a, b) for index, a in enumerate(others) for b in others[index + 1:])
     assert same_person < 0.6 < different_people, (same_person, different_people)
+
+
+def mouth_frames(openings, size=64, seed=0):
+    """Skin-coloured crops (N, 3, S, S) with a dark mouth cavity of the given heights (fraction of the crop)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[:size, :size] / size
+    frames = []
+    for opening in openings:
+        frame = np.stack([np.full((size, size), c) for c in (0.8, 0.6, 0.5)])
+        cavity = ((x - 0.5) / 0.12) ** 2 + ((y - 0.76) / max(opening, 1e-3)) ** 2 < 1
+        frame[:, cavity] = 0.1
+        frames.append(frame + rng.normal(0, 0.03, frame.shape))
+    return torch.from_numpy(np.clip(np.array(frames), 0, 1)).float()
+
+
+def test_mouth_teacher_reads_the_opening_from_pixels():
+    from speech2video.teachers.mouth import MouthAppearanceTeacher
+
+    rng = np.random.default_rng(1)
+    teacher = MouthAppearanceTeacher.fit(mouth_frames(rng.uniform(0, 0.08, 400)))
+    openings = rng.uniform(0, 0.08, 100)
+    read = teacher.predict(mouth_frames(openings, seed=2)).mouth_open.numpy()
+    assert read.min() >= 0 and read.max() <= 1
+    assert np.corrcoef(read, openings)[0, 1] > 0.9  # grows with the opening (the sign is fixed by the dark cavity)

@@ -21,13 +21,14 @@ SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
 @dataclass
 class DistillationBatch:
     """input_values (B, L) normalised audio, attention_mask (B, L), num_frames (B,),
-    identity (B, D), emotion (B, E), mouth_open (B, T) with frame_mask (B, T)."""
+    identity (B, D), emotion (B, E) (None where the corpus has no such target), mouth_open (B, T) with
+    frame_mask (B, T)."""
 
     input_values: torch.Tensor
     attention_mask: torch.Tensor
     num_frames: torch.Tensor
-    identity: torch.Tensor
-    emotion: torch.Tensor
+    identity: torch.Tensor | None
+    emotion: torch.Tensor | None
     mouth_open: torch.Tensor
     frame_mask: torch.Tensor
 
@@ -68,6 +69,12 @@ def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator):
 
 def collate(rows: list[dict], feature_extractor, max_frames: int, rng: np.random.Generator, augment: bool = False):
     """Rows of a corpus with teacher targets -> a padded `DistillationBatch`."""
+
+    def per_clip(column):
+        if column not in rows[0]:
+            return None
+        return torch.tensor(np.array([row[column] for row in rows]), dtype=torch.float32)
+
     crops = [crop_clip(row, max_frames, rng, augment) for row in rows]
     features = feature_extractor([audio for audio, _ in crops], sampling_rate=16_000, padding=True,
                                  return_attention_mask=True, return_tensors="pt")
@@ -79,8 +86,8 @@ def collate(rows: list[dict], feature_extractor, max_frames: int, rng: np.random
         input_values=features.input_values,
         attention_mask=features.attention_mask,
         num_frames=num_frames,
-        identity=torch.tensor(np.array([row["teacher_identity"] for row in rows]), dtype=torch.float32),
-        emotion=torch.tensor(np.array([row["teacher_emotion"] for row in rows]), dtype=torch.float32),
+        identity=per_clip("teacher_identity"),
+        emotion=per_clip("teacher_emotion"),
         mouth_open=mouth,
         frame_mask=torch.arange(mouth.shape[1])[None] < num_frames[:, None],
     )
@@ -91,11 +98,14 @@ def distillation_losses(speech, batch: DistillationBatch, temperature: float = 2
 
     identity: 1 - cosine similarity (+ `identity_l2` x mean squared error); emotion: KL(teacher || student)
     with the student's logits softened by `temperature` (x T^2, Hinton et al.); mouth: masked per-frame MSE.
+    A term whose target the batch lacks is left out.
     """
-    identity = (1 - F.cosine_similarity(speech.identity_embeds, batch.identity, dim=-1)).mean()
-    identity = identity + identity_l2 * F.mse_loss(speech.identity_embeds, batch.identity)
-    student = F.log_softmax(speech.emotion_logits / temperature, dim=-1)
-    emotion = F.kl_div(student, batch.emotion.clamp_min(1e-8), reduction="batchmean") * temperature**2
     mask = batch.frame_mask & speech.frame_mask
-    mouth = ((speech.mouth_open - batch.mouth_open) ** 2)[mask].mean()
-    return {"identity": identity, "emotion": emotion, "mouth": mouth}
+    losses = {"mouth": ((speech.mouth_open - batch.mouth_open) ** 2)[mask].mean()}
+    if batch.identity is not None:
+        identity = (1 - F.cosine_similarity(speech.identity_embeds, batch.identity, dim=-1)).mean()
+        losses["identity"] = identity + identity_l2 * F.mse_loss(speech.identity_embeds, batch.identity)
+    if batch.emotion is not None:
+        student = F.log_softmax(speech.emotion_logits / temperature, dim=-1)
+        losses["emotion"] = F.kl_div(student, batch.emotion.clamp_min(1e-8), reduction="batchmean") * temperature**2
+    return losses
