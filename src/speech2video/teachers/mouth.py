@@ -12,7 +12,6 @@ landmarks. It is per corpus (fitted on one framing and, ideally, one speaker), n
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from .synthtalk import TeacherOutput
