@@ -53,7 +53,7 @@ from speech2video.teachers.synthtalk import SynthTalkTeacher
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = {"synthtalk-test": ROOT / "corpora" / "synthtalk-targets", "grid-test": ROOT / "corpora" / "grid_s1"}
 REPORTS = {"synthtalk-test": ROOT / "docs" / "results.md", "grid-test": ROOT / "docs" / "results-grid.md"}
-QUICK_CLIPS, SYNC_TRAIN_CLIPS, SYNC_TRAIN_STEPS = 24, 200, 500
+QUICK_CLIPS, SYNC_TRAIN_CLIPS, SYNC_TRAIN_STEPS = 16, 200, 500
 MOUTH_ROWS = 0.55  # flicker is measured above this fraction of the crop (outside mouth and jaw)
 
 

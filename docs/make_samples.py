@@ -45,7 +45,7 @@ def main() -> None:
             videos.append(pipe(audio, sampling_rate=16_000, seed=0, reference_image=real[0]).frames[: len(real)])
         moments = np.linspace(0, len(real) - 1, COLUMNS).round().astype(int)
         rows += [np.concatenate(list(video[moments]), axis=1) for video in videos]
-        path = OUTPUT / ("-".join(filter(None, [name, row["clip_id"], row["emotion"]])) + ".mp4")
+        path = OUTPUT / ("-".join(filter(None, [name, Path(row["clip_id"]).name, row["emotion"]])) + ".mp4")
         write_video(path, np.concatenate(videos, axis=2), fps=25.0, audio=audio, overwrite=True)
         print(f"wrote {path}: real | speech-only{' | static-image baseline' * with_baseline} ({row['text']!r})")
     sheet = np.concatenate(rows, axis=0)
