@@ -49,12 +49,12 @@ from speech2video.evaluation import (
     retrieval_top1, sharpness, ssim, sync_offset_confidence, train_sync_expert,
 )
 from speech2video.teachers.synthtalk import SynthTalkTeacher
+from speech2video.training.generator import MOUTH_ROWS  # flicker is measured above it (outside mouth and jaw)
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = {"synthtalk-test": ROOT / "corpora" / "synthtalk-targets", "grid-test": ROOT / "corpora" / "grid_s1"}
 REPORTS = {"synthtalk-test": ROOT / "docs" / "results.md", "grid-test": ROOT / "docs" / "results-grid.md"}
 QUICK_CLIPS, SYNC_TRAIN_CLIPS, SYNC_TRAIN_STEPS = 16, 200, 500
-MOUTH_ROWS = 0.55  # flicker is measured above this fraction of the crop (outside mouth and jaw)
 
 
 def load_sync_expert(corpus, path: Path) -> SyncExpert:
@@ -124,14 +124,16 @@ def summarise_synthtalk(per_clip: list[dict], truth_identity: np.ndarray, real_f
     }
 
 
-def grid_clip_metrics(frames: np.ndarray, audio: np.ndarray, real: np.ndarray, real_mouth: np.ndarray, expert) -> dict:
-    """Metrics of one video (T, S, S, 3) uint8 against the real frames and their mouth landmarks (T, 20, 2)."""
+def grid_clip_metrics(frames: np.ndarray, mouth: np.ndarray, audio: np.ndarray, real: np.ndarray,
+                      real_mouth: np.ndarray, expert) -> dict:
+    """Metrics of one video (T, S, S, 3) uint8 with its mouth landmarks (T, 20, 2) against the real frames and
+    theirs."""
     frames = frames[: len(real)]
     offset, confidence = sync_offset_confidence(expert, audio, frames)
     return {
         "psnr_db": psnr(frames, real),
         "ssim": ssim(frames, real),
-        "lmd_px": landmark_distance(mouth_landmarks(frames), real_mouth),
+        "lmd_px": landmark_distance(mouth[: len(real)], real_mouth),
         "sync_within_1_frame": abs(offset) <= 1,
         "sync_confidence": confidence,
         "flicker": flicker(frames, mask=mouth_box(frames)),
@@ -178,18 +180,20 @@ def evaluate_synthtalk(test, corpus, pipe, expert, ablation_pipe) -> dict:
 
 def evaluate_grid(test, corpus, pipe, expert) -> dict:
     still_face = mean_face(corpus)
+    still_face_mouth = mouth_landmarks(still_face[None])
     rows = {"speech-only": [], "still closed mouth": [], "real video": [], "mean face": []}
     for row in tqdm(test, desc="clips"):
         audio, real = decode_audio(row), decode_frames(row)
         real_mouth = mouth_landmarks(real)
-        videos = {
-            "speech-only": pipe(audio, sampling_rate=16_000, seed=0).frames,
-            "still closed mouth": still(real[0], len(real)),
-            "real video": real,
-            "mean face": still(still_face, len(real)),
+        generated = pipe(audio, sampling_rate=16_000, seed=0).frames
+        videos = {  # each with its mouth landmarks; a still video's are its one frame's, repeated
+            "speech-only": (generated, mouth_landmarks(generated)),
+            "still closed mouth": (still(real[0], len(real)), still(real_mouth[0], len(real))),
+            "real video": (real, real_mouth),
+            "mean face": (still(still_face, len(real)), still(still_face_mouth[0], len(real))),
         }
-        for name, frames in videos.items():
-            rows[name].append(grid_clip_metrics(frames, audio, real, real_mouth, expert))
+        for name, (frames, mouth) in videos.items():
+            rows[name].append(grid_clip_metrics(frames, mouth, audio, real, real_mouth, expert))
     results = {name: {key: float(np.mean([m[key] for m in per_clip])) for key in per_clip[0]}
                for name, per_clip in rows.items()}
     for values in results.values():  # the issue's LMD criterion: how far below the still closed mouth

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import torch
 
+from ..evaluation.image import LUMA
 from .synthtalk import TeacherOutput
 
 # The mouth region of an aligned crop (alignment.py framing), (top, left, bottom, right) as fractions.
 MOUTH_BOX = (0.64, 0.31, 0.875, 0.69)
-LUMA = (0.299, 0.587, 0.114)
 
 
 def mouth_regions(frames: torch.Tensor) -> torch.Tensor:

@@ -53,7 +53,8 @@ class GeneratorBatch:
     """B clips. Whole motion window (W frames): real (B, W, 3, S, S) in [0, 1], content (B, W, C);
     per clip: the generator's identity (B, D) and emotion_probs (B, E), teacher_identity (B, D),
     teacher_emotion (B, E); in the rendered part (frames `start` .. `start` + T of the window):
-    teacher_mouth (B, T) (the teacher fields are None for a corpus without teacher targets); audio windows of the whole window and its `max_shift` neighbours
+    teacher_mouth (B, T) (the teacher fields are None for a corpus without teacher targets); audio windows
+    of the whole window and its `max_shift` neighbours
     (B, W + 2 max_shift, n_mels, 20): the window's frame w is at index w + max_shift."""
 
     real: torch.Tensor
