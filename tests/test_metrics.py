@@ -119,6 +119,23 @@ def test_blink_rate_counts_short_dips_only():
     assert blink_rate(np.ones(250), fps=25) == 0.0
 
 
+def test_eye_openness_dips_on_rendered_blinks_and_blink_rate_counts_them():
+    """A SynthTalk clip at 128 px knows when it blinks: the eye contrast falls on those frames."""
+    from speech2video.data.synthtalk import Speaker, make_clip
+    from speech2video.evaluation import eye_openness, face_landmarks
+
+    clip = make_clip(Speaker.from_seed(3), "neutral", 0.0, "Please bring my brown bag to the big meeting by the bay.",
+                     seed=0, image_size=128)
+    shut = np.asarray(clip.blink) > 0.5
+    assert 0 < shut.sum() < len(shut) / 4
+    openness = eye_openness(clip.frames, face_landmarks(clip.frames))
+    assert openness.shape == (len(clip.frames),)
+    assert openness[shut].mean() < 0.8 * openness[~shut].mean()
+    assert blink_rate(openness) > 0
+    still = np.repeat(clip.frames[:1], len(clip.frames), axis=0)  # a still face does not blink
+    assert blink_rate(eye_openness(still, face_landmarks(still))) == 0.0
+
+
 def test_landmark_distance_known_values():
     real = np.random.default_rng(0).uniform(0, 64, (10, 20, 2))
     assert landmark_distance(real + [3.0, 4.0], real) == pytest.approx(0.0, abs=1e-9)  # translation removed

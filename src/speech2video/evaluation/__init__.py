@@ -2,7 +2,8 @@
 
     image         psnr, ssim, sharpness (CPBD-like), flicker           frames (T, H, W, 3) uint8 or float in [0, 1]
     motion        mouth_opening_correlation, blink_rate, landmark_distance (LMD)
-    landmarks     mouth_landmarks (dlib 68-point, evaluation only)    aligned face crops (T, S, S, 3)
+    landmarks     face_landmarks, mouth_landmarks, eye_openness       aligned face crops (T, S, S, 3)
+                  (dlib 68-point, evaluation only)
     distribution  frechet_distance, retrieval_top1, r2_per_dimension    features (N, D)
     sync          SyncExpert, train_sync_expert, sync_offset_confidence (LSE-D / LSE-C style)
     mel           log_mel_spectrogram (the sync expert's audio features)
@@ -20,7 +21,9 @@ _LAZY_NAMES = {
     "mouth_opening_correlation": ".motion",
     "blink_rate": ".motion",
     "landmark_distance": ".motion",
+    "face_landmarks": ".landmarks",
     "mouth_landmarks": ".landmarks",
+    "eye_openness": ".landmarks",
     "frechet_distance": ".distribution",
     "retrieval_top1": ".distribution",
     "r2_per_dimension": ".distribution",
