@@ -46,6 +46,10 @@ def parse_args(argv=None):
     parser.add_argument("--pretrained_encoder", default=None, help="local wav2vec2/HuBERT-style checkpoint to start from")
     parser.add_argument("--init_model", default=None,
                         help="a trained speech2video model (folder or embedded name) to fine-tune instead of a new student")
+    parser.add_argument("--voice_statistics_bands", type=int, default=40,
+                        help="a new student's identity and emotion heads also read utterance voice statistics of this "
+                             "many mel bands (0: the encoder's states only); examples/fit_voice_statistics.py adds "
+                             "them to a trained one")
     parser.add_argument("--max_train_steps", type=int, default=3000)
     parser.add_argument("--train_batch_size", type=int, default=8)
     parser.add_argument("--max_frames", type=int, default=75, help="random crops of at most this many frames (3 s)")
@@ -91,6 +95,7 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
     info_file = Path(args.dataset_path[0]) / TARGETS_INFO
     targets = json.loads(info_file.read_text()) if info_file.exists() else {}
     overrides = json.loads(Path(args.model_config).read_text()) if args.model_config else {}
+    overrides.setdefault("voice_statistics_bands", args.voice_statistics_bands)
     if "teacher_identity" in train_dataset.column_names:
         overrides["identity_dim"] = len(train_dataset[0]["teacher_identity"])
     if targets.get("emotion_classes"):

@@ -40,6 +40,7 @@ from speech2video.modeling_discriminators import (
     FrameDiscriminator, MotionDiscriminator, MotionEncoder, SequenceDiscriminator, hinge_discriminator_loss,
     hinge_generator_loss,
 )
+from speech2video.modeling_speech2video import MOTION_WARMUP
 from speech2video.teachers.synthtalk import SynthTalkTeacher
 from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
 from speech2video.training.generator import (
@@ -73,7 +74,8 @@ def parse_args(argv=None):
     parser.add_argument("--adversarial_start_step", type=int, default=300,
                         help="reconstruction-only warm-up: the teacher and adversarial losses start at this step")
     parser.add_argument("--l1_weight", type=float, default=10.0)
-    parser.add_argument("--teacher_weight", type=float, default=0.1)
+    parser.add_argument("--teacher_weight", type=float, default=1.0,
+                        help="teacher consistency: emotion KL + identity and mouth errors (identity in units of its spread)")
     parser.add_argument("--adversarial_weight", type=float, default=0.05)
     parser.add_argument("--sync_weight", type=float, default=0.3)
     parser.add_argument("--kl_weight", type=float, default=0.001)
@@ -155,6 +157,9 @@ def main(argv=None):
     motion_encoder = MotionEncoder(config.motion_dim)
     critics = Critics(config)
     teacher = SynthTalkTeacher.from_pretrained() if args.teacher == "synthtalk" else None
+    identity_spread = None
+    if teacher is not None:  # identity errors in units of each dimension's spread (a 0.1 hue error is not a 0.1 size error)
+        identity_spread = torch.tensor(np.array(train_dataset["teacher_identity"]), dtype=torch.float32).std(0).clamp_min(1e-3)
     generator_parameters = [*model.generator.parameters(), *model.motion.parameters()]
     optimizer_g = torch.optim.Adam([*generator_parameters, *motion_encoder.parameters()], lr=args.learning_rate,
                                    betas=(0.5, 0.999))
@@ -193,7 +198,7 @@ def main(argv=None):
             adversarial = global_step >= args.adversarial_start_step
             with accelerator.accumulate(model, motion_encoder, critics):
                 logs = train_step(unwrapped, motion_encoder, critics, teacher, batch, shifts, adversarial, args,
-                                  accelerator, optimizer_g, optimizer_d)
+                                  accelerator, optimizer_g, optimizer_d, identity_spread)
             if not accelerator.sync_gradients:
                 continue
             ema.step(generator_parameters)
@@ -232,8 +237,11 @@ class ema_weights:
 
 
 def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversarial, args, accelerator,
-               optimizer_g, optimizer_d) -> dict:
-    """One critic update (when adversarial) then one generator update; returns the losses as floats."""
+               optimizer_g, optimizer_d, identity_spread=None) -> dict:
+    """One critic update (when adversarial) then one generator update; returns the losses as floats.
+
+    identity_spread (D,): the teacher identity's standard deviation over the training clips.
+    """
     critics_ = accelerator.unwrap_model(critics)
     batch_size, window = batch.real.shape[:2]
     rendered = slice(batch.start, batch.start + batch.frames)
@@ -242,10 +250,14 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     # the generator's inputs: motion read from the real window, style per frame, frames rendered
     mean, log_variance = motion_encoder(batch.real.flatten(0, 1))
     mean, log_variance = mean.unflatten(0, (batch_size, window)), log_variance.unflatten(0, (batch_size, window))
+    # centred on the window: the code says how the face moves, not what stays (who, which mood), which must
+    # come from identity and emotion; otherwise the generator reads them here and ignores its inputs
+    mean = mean - mean.mean(dim=1, keepdim=True)
     motion = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
     styles = model.generator.styles(batch.content, batch.identity, batch.emotion_probs, motion)[:, rendered]
     fake = model.generator.decode(styles.flatten(0, 1)).unflatten(0, (batch_size, batch.frames))
-    prior, _ = model.motion(torch.randn(batch_size, window, model.config.motion_noise_dim))
+    noise = torch.randn(batch_size, MOTION_WARMUP + window, model.config.motion_noise_dim)
+    prior = model.motion(noise)[0][:, MOTION_WARMUP:]  # as at inference: after the warm-up
     logs = {}
 
     frame_condition = torch.cat([batch.identity, batch.emotion_probs], dim=-1).repeat_interleave(batch.frames, dim=0)
@@ -269,12 +281,13 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
         "l1": args.l1_weight * reconstruction_loss(fake, real),
         "kl": args.kl_weight * kl_to_standard_normal(mean, log_variance),
     }
-    if teacher is not None and adversarial:
+    if teacher is not None:
         seen = teacher(fake.flatten(0, 1))
         emotion = F.log_softmax(seen.emotion_logits, -1).unflatten(0, (batch_size, batch.frames)).mean(1)
         losses["teacher"] = args.teacher_weight * (
             F.kl_div(emotion, batch.teacher_emotion.clamp_min(1e-8), reduction="batchmean")
-            + F.mse_loss(seen.identity.unflatten(0, (batch_size, batch.frames)).mean(1), batch.teacher_identity)
+            + F.mse_loss(seen.identity.unflatten(0, (batch_size, batch.frames)).mean(1) / identity_spread,
+                         batch.teacher_identity / identity_spread)
             + F.mse_loss(seen.mouth_open.view(batch_size, batch.frames), batch.teacher_mouth)
         )
     if adversarial:

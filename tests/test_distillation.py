@@ -62,3 +62,31 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
     assert tuned.config.identity_dim == 14
     assert not torch.equal(tuned.encoder.mouth_head.weight, initial.encoder.mouth_head.weight)  # the lips trained
     assert torch.equal(tuned.generator.to_rgb.weight, initial.generator.to_rgb.weight)  # from `start`, stage 1 only
+
+
+
+def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targets, tmp_path, capsys):
+    """A trained student without voice statistics gets fitted read-outs: the fit lowers its training loss, the
+    scaler holds the clips' statistics, and every other weight (the lips a generator reads) is unchanged."""
+    import pytest
+
+    from conftest import tiny_config
+
+    start, output = tmp_path / "start", tmp_path / "voice"
+    Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(start)
+    script = load_example_script("fit_voice_statistics")
+    argv = ["--model", str(start), "--dataset_path", str(corpus_with_targets / "targets"), "--output_dir", str(output),
+            "--voice_statistics_bands", "8"]
+    script.main(argv)
+    report = json.loads(capsys.readouterr().out)
+    assert report["fit"]["loss_after"] < report["fit"]["loss_before"]
+    with pytest.raises(SystemExit, match="already holds a model"):
+        script.main(argv)
+
+    fitted, initial = Speech2VideoModel.from_pretrained(output), Speech2VideoModel.from_pretrained(start)
+    assert fitted.config.voice_statistics_bands == 8
+    assert fitted.encoder.voice_statistics.norm.running_var.min() > 0
+    assert fitted.encoder.emotion_statistics_head.weight.abs().sum() > 0
+    fitted_state = fitted.state_dict()
+    for name, tensor in initial.state_dict().items():
+        assert torch.equal(tensor, fitted_state[name]), name

@@ -23,8 +23,11 @@ def test_output_shapes_and_ranges():
     assert output.motion.shape == (2, 25, 4)
 
 
-def test_save_load_round_trip_gives_identical_outputs(tmp_path):
-    model = Speech2VideoModel(tiny_config()).eval()
+@pytest.mark.parametrize("bands", [0, 8])
+def test_save_load_round_trip_gives_identical_outputs(tmp_path, bands):
+    model = Speech2VideoModel(tiny_config(voice_statistics_bands=bands))
+    model.encode_speech(torch.randn(2, 16_000))  # in training mode: the voice statistics' running scaler moves
+    model.eval()
     model.save_pretrained(tmp_path)
     assert (tmp_path / "model.safetensors").is_file()
     reloaded = Speech2VideoModel.from_pretrained(tmp_path).eval()
@@ -42,8 +45,9 @@ def test_auto_classes_know_the_model(tmp_path):
     assert isinstance(AutoModel.from_pretrained(tmp_path), Speech2VideoModel)
 
 
-def test_padded_batch_matches_single_items():
-    model = Speech2VideoModel(tiny_config()).eval()
+@pytest.mark.parametrize("bands", [0, 8])
+def test_padded_batch_matches_single_items(bands):
+    model = Speech2VideoModel(tiny_config(voice_statistics_bands=bands)).eval()
     audio = torch.randn(2, 16_000)
     audio[1, 8_000:] = 0
     mask = torch.ones_like(audio, dtype=torch.long)
@@ -55,6 +59,7 @@ def test_padded_batch_matches_single_items():
     assert batch.frame_mask.sum(dim=1).tolist() == [25, 12]
     torch.testing.assert_close(batch.frames[1, :12], single.frames[0], atol=1e-5, rtol=0)
     torch.testing.assert_close(batch.identity_embeds[1], single.identity_embeds[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(batch.emotion_logits[1], single.emotion_logits[0], atol=1e-5, rtol=0)
 
 
 def test_seed_controls_motion_and_motion_continues_across_chunks():

@@ -57,6 +57,8 @@ class Speech2VideoConfig(PretrainedConfig):
         sampling_rate (`int`): audio rate the encoder expects. fps (`float`): default video frame rate.
         identity_teacher (`str`, *optional*): the face teacher whose identity space `identity_dim` is
             ("synthtalk" or "dlib"); with it, the pipeline's `reference_image=` reads identity from a picture.
+        voice_statistics_bands (`int`): mel bands of the utterance-level voice statistics that the identity and
+            emotion heads also read (`VoiceStatistics`); 0 (models before it) reads the encoder's states only.
     """
 
     model_type = "speech2video"
@@ -77,6 +79,7 @@ class Speech2VideoConfig(PretrainedConfig):
         sampling_rate: int = 16_000,
         fps: float = 25.0,
         identity_teacher: str | None = None,
+        voice_statistics_bands: int = 0,
         **kwargs,
     ):
         encoder_config = DEFAULT_ENCODER_CONFIG if encoder_config is None else encoder_config
@@ -98,6 +101,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.sampling_rate = sampling_rate
         self.fps = fps
         self.identity_teacher = identity_teacher
+        self.voice_statistics_bands = voice_statistics_bands
         super().__init__(**kwargs)
         levels = math.log2(image_size) - 1  # resolutions 4, 8, ..., image_size
         if image_size < 8 or not levels.is_integer() or len(self.generator_channels) != int(levels):

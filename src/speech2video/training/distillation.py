@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from tqdm.auto import tqdm
+
 from ..data.schema import decode_audio
 
 SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
@@ -109,3 +111,58 @@ def distillation_losses(speech, batch: DistillationBatch, temperature: float = 2
         student = F.log_softmax(speech.emotion_logits / temperature, dim=-1)
         losses["emotion"] = F.kl_div(student, batch.emotion.clamp_min(1e-8), reduction="batchmean") * temperature**2
     return losses
+
+
+@torch.no_grad()
+def _pooled_and_voice_statistics(encoder, dataset, feature_extractor):
+    """Per whole clip: the pooled heads' identity (N, D) and emotion logits (N, E), and the raw voice statistics."""
+    identity, emotion, statistics = [], [], []
+    for row in tqdm(dataset, desc="voice statistics"):
+        inputs = feature_extractor(decode_audio(row), sampling_rate=16_000, return_attention_mask=True, return_tensors="pt")
+        hidden = encoder.wav2vec2(inputs.input_values).last_hidden_state
+        mask = torch.ones(hidden.shape[:2], dtype=torch.bool)
+        identity.append(encoder.identity_head(hidden, mask))
+        emotion.append(encoder.emotion_head(hidden, mask))
+        statistics.append(encoder.voice_statistics.statistics(inputs.input_values, inputs.attention_mask))
+    return torch.cat(identity), torch.cat(emotion), torch.cat(statistics)
+
+
+def fit_voice_statistics(model, dataset, feature_extractor, temperature: float = 2.0, identity_l2: float = 1.0,
+                         weight_decay: float = 1e-2) -> dict:
+    """Fit a student's voice-statistics read-outs (`VoiceStatistics`) on `dataset`'s whole clips, keeping all else.
+
+    The scaler is set to the clips' mean and variance; the two linear read-outs then minimise the identity
+    and emotion distillation losses (as in training, with the pooled heads' outputs held fixed, plus
+    `weight_decay` x their squared weights) over all clips at once with L-BFGS: minutes on a CPU, where
+    small-batch Adam barely moved them. Returns the training losses before and after.
+    """
+    encoder = model.encoder.eval()
+    identity, emotion, statistics = _pooled_and_voice_statistics(encoder, dataset, feature_extractor)
+    norm = encoder.voice_statistics.norm
+    norm.running_mean.copy_(statistics.mean(dim=0))
+    norm.running_var.copy_(statistics.var(dim=0))
+    standardised = norm(statistics)
+    teacher_identity = torch.tensor(np.array(dataset["teacher_identity"]), dtype=torch.float32)
+    teacher_emotion = torch.tensor(np.array(dataset["teacher_emotion"]), dtype=torch.float32).clamp_min(1e-8)
+    heads = [encoder.identity_statistics_head, encoder.emotion_statistics_head]
+    parameters = [p for head in heads for p in head.parameters()]
+
+    def loss_fn():
+        predicted_identity = identity + heads[0](standardised)
+        student = F.log_softmax((emotion + heads[1](standardised)) / temperature, dim=-1)
+        return ((1 - F.cosine_similarity(predicted_identity, teacher_identity, dim=-1)).mean()
+                + identity_l2 * F.mse_loss(predicted_identity, teacher_identity)
+                + F.kl_div(student, teacher_emotion, reduction="batchmean") * temperature**2
+                + weight_decay * sum(head.weight.square().sum() for head in heads))
+
+    before = loss_fn().item()
+    optimizer = torch.optim.LBFGS(parameters, max_iter=300, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return {"loss_before": before, "loss_after": loss_fn().item()}
