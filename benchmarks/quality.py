@@ -309,7 +309,7 @@ def main() -> None:
     if args.ablation_model:
         command += f" --ablation_model {args.ablation_model}"
     meta = {"model": args.model or "default", "corpus": args.corpus, "clips": len(test),
-            "seconds": time.time() - started, "machine": f"{torch.get_num_threads()} CPU threads",
+            "seconds": time.time() - started, "machine": f"{torch.get_num_threads()} CPU thread(s)",
             "command": command + (" --quick" if args.quick else ""),
             "sync_expert_detects_2_frame_delay": float(np.mean(detected))}
     print(json.dumps({**meta, "results": results}, indent=1))

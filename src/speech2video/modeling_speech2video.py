@@ -174,7 +174,8 @@ def resample_to_frames(features: torch.Tensor, lengths: torch.Tensor, num_frames
     features (B, N, C) are features `first_feature` .. `first_feature` + N of sequences of `total_lengths`
     (B,) features (default: `lengths`, the valid features of each row, i.e. the whole sequence), spread over
     `num_frames` (B,) frames. Returns the frames `frames` = (start, stop) (default: all) as (B, T, C),
-    zero past each item's num_frames, and the (B, T) mask of real frames.
+    each item's last frame repeated past its num_frames (as the generator's context expects at an edge),
+    and the (B, T) mask of real frames.
     """
     lengths = lengths.to(features.device)
     total_lengths = lengths if total_lengths is None else total_lengths.to(features.device)
@@ -182,15 +183,15 @@ def resample_to_frames(features: torch.Tensor, lengths: torch.Tensor, num_frames
     start, stop = frames if frames is not None else (0, int(num_frames.max()))
     frame_index = torch.arange(start, stop, device=features.device, dtype=torch.float64)[None]  # (1, T)
     scale = total_lengths.double()[:, None].clamp_min(1) / num_frames.double()[:, None]
-    position = ((frame_index + 0.5) * scale - 0.5).clamp_min(0) - first_feature  # (B, T) in this window
+    frame_mask = frame_index.long() < num_frames[:, None]
+    shown = frame_index.minimum(num_frames.double()[:, None] - 1)  # past an item's end: its last frame again
+    position = ((shown + 0.5) * scale - 0.5).clamp_min(0) - first_feature  # (B, T) in this window
     last = (lengths[:, None] - 1).clamp_min(0)
     low = position.floor().long().clamp(min=0).minimum(last)
     high = (low + 1).minimum(last)
     weight = (position - low).clamp(0, 1).to(features.dtype)[..., None]
     gather = lambda index: features.gather(1, index[..., None].expand(-1, -1, features.shape[-1]))  # noqa: E731
-    frame_mask = frame_index.long() < num_frames[:, None]
-    output = torch.lerp(gather(low), gather(high), weight) * frame_mask[..., None]
-    return output, frame_mask
+    return torch.lerp(gather(low), gather(high), weight), frame_mask
 
 
 class MotionProcess(nn.Module):
@@ -243,8 +244,9 @@ class FrameGenerator(nn.Module):
         super().__init__()
         channels = config.generator_channels
         self.emotion_embedding = nn.Linear(config.num_emotions, config.emotion_embed_dim, bias=False)
-        self.content_context = nn.Conv1d(
-            config.content_dim, config.content_dim, 2 * config.content_context + 1, padding=config.content_context
+        self.content_context = nn.Conv1d(  # edges repeat the first/last frame: zeros are not content it knows
+            config.content_dim, config.content_dim, 2 * config.content_context + 1, padding=config.content_context,
+            padding_mode="replicate",
         )
         condition_dim = config.content_dim + config.identity_dim + config.emotion_embed_dim + config.motion_dim
         self.mapping = nn.Sequential(
