@@ -32,7 +32,7 @@ from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model, get_cosine_sch
 from speech2video import Speech2VideoConfig, Speech2VideoModel
 from speech2video.teachers.targets import TARGETS_INFO
 from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
-from speech2video.training.distillation import collate, distillation_losses
+from speech2video.training.distillation import collate, distillation_losses, fit_voice_statistics_scaler
 from speech2video.training.logs import log_step
 
 logger = logging.getLogger(__name__)
@@ -46,10 +46,10 @@ def parse_args(argv=None):
     parser.add_argument("--pretrained_encoder", default=None, help="local wav2vec2/HuBERT-style checkpoint to start from")
     parser.add_argument("--init_model", default=None,
                         help="a trained speech2video model (folder or embedded name) to fine-tune instead of a new student")
-    parser.add_argument("--voice_statistics_bands", type=int, default=40,
+    parser.add_argument("--voice_statistics_bands", type=int, default=0,
                         help="a new student's identity and emotion heads also read utterance voice statistics of this "
-                             "many mel bands (0: the encoder's states only); examples/fit_voice_statistics.py adds "
-                             "them to a trained one")
+                             "many mel bands (0: the encoder's states only; joint training with them is not measured "
+                             "yet, examples/fit_voice_statistics.py adds fitted ones to a trained student)")
     parser.add_argument("--max_train_steps", type=int, default=3000)
     parser.add_argument("--train_batch_size", type=int, default=8)
     parser.add_argument("--max_frames", type=int, default=75, help="random crops of at most this many frames (3 s)")
@@ -168,6 +168,8 @@ def main(argv=None):
     model = build_model(args, train_dataset)
     labels = model.config.emotion_labels
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
+    if model.encoder.voice_statistics is not None and not args.init_model:  # a new student: scale its voice statistics
+        fit_voice_statistics_scaler(model, train_dataset, feature_extractor)
 
     def collate_train(rows):
         batch_rng = np.random.default_rng([args.seed, zlib.crc32("".join(r["clip_id"] for r in rows).encode())])

@@ -82,7 +82,8 @@ class AttentiveStatisticsPooling(nn.Module):
 class VoiceStatistics(nn.Module):
     """Utterance-level voice statistics (B, L) -> (B, 3 * n_mels): per mel band, the mean and standard deviation
     of the log-mel spectrogram and the standard deviation of its frame-to-frame change over the real samples,
-    standardised by running statistics (like a fitted scaler; they are saved with the model).
+    standardised by a scaler fitted on training clips (`fit_scaler`; `mean` and `variance` are saved with the
+    model and do not depend on the batch, so several processes train like one).
 
     The x-vector idea: on SynthTalk, linear read-outs of these statistics predict emotion (0.41 vs 0.25) and
     voice-linked identity (R^2 0.45 vs 0.22) of unseen speakers better than the pooled states of the small
@@ -92,7 +93,13 @@ class VoiceStatistics(nn.Module):
     def __init__(self, n_mels: int, sampling_rate: int, n_fft: int = 400, hop_length: int = 160):
         super().__init__()
         self.n_mels, self.sampling_rate, self.n_fft, self.hop_length = n_mels, sampling_rate, n_fft, hop_length
-        self.norm = nn.BatchNorm1d(3 * n_mels, affine=False)
+        self.register_buffer("mean", torch.zeros(3 * n_mels))
+        self.register_buffer("variance", torch.ones(3 * n_mels))
+
+    def fit_scaler(self, statistics: torch.Tensor) -> None:
+        """Set the scaler from raw statistics (N, 3 * n_mels) of training clips."""
+        self.mean.copy_(statistics.mean(dim=0))
+        self.variance.copy_(statistics.var(dim=0))
 
     def statistics(self, input_values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """The statistics before the scaler, (B, 3 * n_mels)."""
@@ -107,7 +114,8 @@ class VoiceStatistics(nn.Module):
         return torch.cat([*masked_mean_std(log_mel, mask), masked_mean_std(change, mask[..., 1:])[1]], dim=1)
 
     def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.statistics(input_values, attention_mask).to(self.norm.running_mean.dtype))
+        statistics = self.statistics(input_values, attention_mask).to(self.mean.dtype)
+        return (statistics - self.mean) / (self.variance + 1e-5).sqrt()
 
 
 def masked_mean_std(values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -131,17 +131,16 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
                          weight_decay: float = 1e-2) -> dict:
     """Fit a student's voice-statistics read-outs (`VoiceStatistics`) on `dataset`'s whole clips, keeping all else.
 
-    The scaler is set to the clips' mean and variance; the two linear read-outs then minimise the identity
+    The scaler is fitted on the clips; the two linear read-outs then minimise the identity
     and emotion distillation losses (as in training, with the pooled heads' outputs held fixed, plus
     `weight_decay` x their squared weights) over all clips at once with L-BFGS: minutes on a CPU, where
     small-batch Adam barely moved them. Returns the training losses before and after.
     """
     encoder = model.encoder.eval()
     identity, emotion, statistics = _pooled_and_voice_statistics(encoder, dataset, feature_extractor)
-    norm = encoder.voice_statistics.norm
-    norm.running_mean.copy_(statistics.mean(dim=0))
-    norm.running_var.copy_(statistics.var(dim=0))
-    standardised = norm(statistics)
+    scaler = encoder.voice_statistics
+    scaler.fit_scaler(statistics)
+    standardised = (statistics - scaler.mean) / (scaler.variance + 1e-5).sqrt()
     teacher_identity = torch.tensor(np.array(dataset["teacher_identity"]), dtype=torch.float32)
     teacher_emotion = torch.tensor(np.array(dataset["teacher_emotion"]), dtype=torch.float32).clamp_min(1e-8)
     heads = [encoder.identity_statistics_head, encoder.emotion_statistics_head]
@@ -166,3 +165,14 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
 
     optimizer.step(closure)
     return {"loss_before": before, "loss_after": loss_fn().item()}
+
+
+@torch.no_grad()
+def fit_voice_statistics_scaler(model, dataset, feature_extractor, max_clips: int = 256) -> None:
+    """Fit a new student's voice-statistics scaler on the first `max_clips` clips of `dataset` (whole clips)."""
+    voice_statistics = model.encoder.voice_statistics
+    statistics = []
+    for row in dataset.select(range(min(max_clips, len(dataset)))):
+        inputs = feature_extractor(decode_audio(row), sampling_rate=16_000, return_attention_mask=True, return_tensors="pt")
+        statistics.append(voice_statistics.statistics(inputs.input_values, inputs.attention_mask))
+    voice_statistics.fit_scaler(torch.cat(statistics))
