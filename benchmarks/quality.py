@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--sync_expert", default=None,
                         help="cached sync expert (default: cache/sync-expert-<corpus>.safetensors)")
     parser.add_argument("--output", default=None, help='markdown report (default: docs/results.md or '
-                                                        'docs/results-grid.md; "" for none)')
+                                                        'docs/results-grid.md, none with --quick; "" for none)')
     args = parser.parse_args()
     from datasets import load_from_disk
 
@@ -313,7 +313,7 @@ def main() -> None:
             "command": command + (" --quick" if args.quick else ""),
             "sync_expert_detects_2_frame_delay": float(np.mean(detected))}
     print(json.dumps({**meta, "results": results}, indent=1))
-    output = REPORTS[args.corpus] if args.output is None else args.output
+    output = (None if args.quick else REPORTS[args.corpus]) if args.output is None else args.output
     if output:
         Path(output).write_text(markdown(results, meta, columns, text))
 
