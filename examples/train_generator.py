@@ -72,7 +72,7 @@ def parse_args(argv=None):
     parser.add_argument("--learning_rate", type=float, default=2e-4)
     parser.add_argument("--discriminator_learning_rate", type=float, default=2e-4)
     parser.add_argument("--adversarial_start_step", type=int, default=300,
-                        help="reconstruction-only warm-up: the teacher and adversarial losses start at this step")
+                        help="the critics (adversarial and sync losses) start at this step")
     parser.add_argument("--l1_weight", type=float, default=10.0)
     parser.add_argument("--teacher_weight", type=float, default=1.0,
                         help="teacher consistency: emotion KL + identity and mouth errors (identity in units of its spread)")

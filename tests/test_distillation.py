@@ -90,3 +90,23 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
     fitted_state = fitted.state_dict()
     for name, tensor in initial.state_dict().items():
         assert torch.equal(tensor, fitted_state[name]), name
+
+
+def test_a_new_students_voice_statistics_scaler_standardises_its_training_clips(corpus_with_targets):
+    from datasets import load_from_disk
+    from transformers import Wav2Vec2FeatureExtractor
+
+    from conftest import tiny_config
+    from speech2video.data.schema import decode_audio
+    from speech2video.training.distillation import fit_voice_statistics_scaler
+
+    model = Speech2VideoModel(tiny_config(voice_statistics_bands=8))
+    clips = load_from_disk(str(corpus_with_targets / "targets"))["train"]
+    extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
+    fit_voice_statistics_scaler(model, clips, extractor, max_clips=6)
+    scaler = model.encoder.voice_statistics
+    inputs = extractor([decode_audio(clips[i]) for i in range(6)], sampling_rate=16_000, padding=True,
+                       return_attention_mask=True, return_tensors="pt")
+    standardised = scaler(inputs.input_values, inputs.attention_mask)  # padded together, scaled one by one
+    torch.testing.assert_close(standardised.mean(dim=0), torch.zeros(24), atol=1e-3, rtol=0)
+    torch.testing.assert_close(standardised.std(dim=0), torch.ones(24), atol=1e-2, rtol=0)

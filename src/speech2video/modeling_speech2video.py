@@ -113,9 +113,12 @@ class VoiceStatistics(nn.Module):
         change = log_mel.diff(dim=-1)
         return torch.cat([*masked_mean_std(log_mel, mask), masked_mean_std(change, mask[..., 1:])[1]], dim=1)
 
+    def standardise(self, statistics: torch.Tensor) -> torch.Tensor:
+        """Raw statistics (B, 3 * n_mels) -> scaled ones."""
+        return (statistics.to(self.mean.dtype) - self.mean) / (self.variance + 1e-5).sqrt()
+
     def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        statistics = self.statistics(input_values, attention_mask).to(self.mean.dtype)
-        return (statistics - self.mean) / (self.variance + 1e-5).sqrt()
+        return self.standardise(self.statistics(input_values, attention_mask))
 
 
 def masked_mean_std(values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

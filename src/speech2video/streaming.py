@@ -68,7 +68,8 @@ class FrameStream:
 
     def _encode(self, start: int, stop: int):
         """The encoder on the audio of frames start..stop plus context; content (B, stop - start + 2k, C)
-        for frames start - k .. stop + k (k = the generator's content context; the edge frames repeated outside the video)."""
+        for frames start - k .. stop + k (k = the generator's content context; outside the video, its edge
+        frames repeated)."""
         rate, k = self.model.config.sampling_rate, self.model.config.content_context
         first_frame, last_frame = max(0, start - k), min(self.total_frames, stop + k)
         first_sample = max(0, math.floor(first_frame / self.fps * rate) - self.context_samples)

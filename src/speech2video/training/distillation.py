@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from tqdm.auto import tqdm
 
 from ..data.schema import decode_audio
@@ -113,12 +112,17 @@ def distillation_losses(speech, batch: DistillationBatch, temperature: float = 2
     return losses
 
 
+def _whole_clips(dataset, feature_extractor):
+    """The feature extractor's inputs (input_values (1, L), attention_mask (1, L)) of each clip, one at a time."""
+    for row in tqdm(dataset, desc="voice statistics"):
+        yield feature_extractor(decode_audio(row), sampling_rate=16_000, return_attention_mask=True, return_tensors="pt")
+
+
 @torch.no_grad()
 def _pooled_and_voice_statistics(encoder, dataset, feature_extractor):
     """Per whole clip: the pooled heads' identity (N, D) and emotion logits (N, E), and the raw voice statistics."""
     identity, emotion, statistics = [], [], []
-    for row in tqdm(dataset, desc="voice statistics"):
-        inputs = feature_extractor(decode_audio(row), sampling_rate=16_000, return_attention_mask=True, return_tensors="pt")
+    for inputs in _whole_clips(dataset, feature_extractor):
         hidden = encoder.wav2vec2(inputs.input_values).last_hidden_state
         mask = torch.ones(hidden.shape[:2], dtype=torch.bool)
         identity.append(encoder.identity_head(hidden, mask))
@@ -138,9 +142,8 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
     """
     encoder = model.encoder.eval()
     identity, emotion, statistics = _pooled_and_voice_statistics(encoder, dataset, feature_extractor)
-    scaler = encoder.voice_statistics
-    scaler.fit_scaler(statistics)
-    standardised = (statistics - scaler.mean) / (scaler.variance + 1e-5).sqrt()
+    encoder.voice_statistics.fit_scaler(statistics)
+    standardised = encoder.voice_statistics.standardise(statistics)
     teacher_identity = torch.tensor(np.array(dataset["teacher_identity"]), dtype=torch.float32)
     teacher_emotion = torch.tensor(np.array(dataset["teacher_emotion"]), dtype=torch.float32).clamp_min(1e-8)
     heads = [encoder.identity_statistics_head, encoder.emotion_statistics_head]
@@ -171,8 +174,6 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
 def fit_voice_statistics_scaler(model, dataset, feature_extractor, max_clips: int = 256) -> None:
     """Fit a new student's voice-statistics scaler on the first `max_clips` clips of `dataset` (whole clips)."""
     voice_statistics = model.encoder.voice_statistics
-    statistics = []
-    for row in dataset.select(range(min(max_clips, len(dataset)))):
-        inputs = feature_extractor(decode_audio(row), sampling_rate=16_000, return_attention_mask=True, return_tensors="pt")
-        statistics.append(voice_statistics.statistics(inputs.input_values, inputs.attention_mask))
-    voice_statistics.fit_scaler(torch.cat(statistics))
+    clips = dataset.select(range(min(max_clips, len(dataset))))
+    voice_statistics.fit_scaler(torch.cat([voice_statistics.statistics(inputs.input_values, inputs.attention_mask)
+                                           for inputs in _whole_clips(clips, feature_extractor)]))
