@@ -2,9 +2,10 @@
 """Give a trained student voice-statistics read-outs, fitted on a corpus with teacher targets.
 
 The identity and emotion heads of a student can also read utterance-level voice statistics (per mel band,
-mean and spread of the log-mel spectrogram and of its change: `VoiceStatistics` in the model file). This
-adds them to a trained model that has none (or refits them) without touching anything else, so a generator
-trained on the model's lip content still fits: one full-batch L-BFGS fit over the training clips.
+mean and spread of the log-mel spectrogram and of its change, and optionally pitch statistics:
+`VoiceStatistics` in the model file). This adds them to a trained model that has none, or other ones (the
+read-outs then start from zero), or refits them, without touching anything else, so a generator trained on
+the model's lip content still fits: one full-batch L-BFGS fit over the training clips.
 
     python examples/fit_voice_statistics.py --model synthtalk-128 --dataset_path corpora/synthtalk-targets \
         --output_dir outputs/synthtalk-128-voice
@@ -36,6 +37,10 @@ def parse_args(argv=None):
     parser.add_argument("--dataset_path", required=True, help="corpus with teacher identity and emotion targets")
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--voice_statistics_bands", type=int, default=40, help="for a model that has none yet")
+    parser.add_argument("--voice_statistics_pitch", action="store_true", help="add pitch (F0) statistics")
+    parser.add_argument("--reset_pooled_heads", action="store_true",
+                        help="zero the pooled identity and emotion heads first, so the read-outs alone predict (for a "
+                             "student trained with --no_identity_distillation --no_emotion_distillation)")
     parser.add_argument("--weight_decay", type=float, default=1e-2, help="L2 on the read-outs' weights")
     parser.add_argument("--overwrite", action="store_true", help="replace a model already in --output_dir")
     return parser.parse_args(argv)
@@ -62,16 +67,25 @@ def main(argv=None):
     missing = {"teacher_identity", "teacher_emotion"} - set(corpus["train"].column_names)
     if missing:
         raise SystemExit(f"{args.dataset_path} has no {', '.join(sorted(missing))}: run examples/cache_teacher_targets.py")
-    bands = Speech2VideoConfig.from_pretrained(resolve_model_path(args.model)).voice_statistics_bands
-    model = Speech2VideoModel.from_pretrained(args.model, voice_statistics_bands=bands or args.voice_statistics_bands)
+    saved = Speech2VideoConfig.from_pretrained(resolve_model_path(args.model))
+    statistics = {"voice_statistics_bands": saved.voice_statistics_bands or args.voice_statistics_bands,
+                  "voice_statistics_pitch": saved.voice_statistics_pitch or args.voice_statistics_pitch}
+    new_statistics = statistics != {key: getattr(saved, key) for key in statistics}
+    model = Speech2VideoModel.from_pretrained(args.model, **statistics, ignore_mismatched_sizes=new_statistics)
     model.eval()
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
     columns = ["audio", "sampling_rate", "teacher_identity", "teacher_emotion"]
     train, validation = (corpus[split].select_columns(columns) for split in ("train", "validation"))
-    if not bands:  # new read-outs start at zero, so "before" is the model as it was
+    if new_statistics:  # new read-outs start at zero, so "before" is the model without them
+        model.encoder.voice_statistics.mean.zero_()  # resized buffers are uninitialised
+        model.encoder.voice_statistics.variance.fill_(1.0)
         for head in (model.encoder.identity_statistics_head, model.encoder.emotion_statistics_head):
             torch.nn.init.zeros_(head.weight)
             torch.nn.init.zeros_(head.bias)
+    if args.reset_pooled_heads:
+        for head in (model.encoder.identity_head, model.encoder.emotion_head):
+            torch.nn.init.zeros_(head.projection.weight)
+            torch.nn.init.zeros_(head.projection.bias)
     before = agreement(model, validation, feature_extractor)
     fit = fit_voice_statistics(model, train, feature_extractor, weight_decay=args.weight_decay)
     after = agreement(model, validation, feature_extractor)

@@ -50,6 +50,7 @@ def parse_args(argv=None):
                         help="a new student's identity and emotion heads also read utterance voice statistics of this "
                              "many mel bands (0: the encoder's states only; joint training with them is not measured "
                              "yet, examples/fit_voice_statistics.py adds fitted ones to a trained student)")
+    parser.add_argument("--voice_statistics_pitch", action="store_true", help="add pitch (F0) statistics to them")
     parser.add_argument("--max_train_steps", type=int, default=3000)
     parser.add_argument("--train_batch_size", type=int, default=8)
     parser.add_argument("--max_frames", type=int, default=75, help="random crops of at most this many frames (3 s)")
@@ -96,6 +97,7 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
     targets = json.loads(info_file.read_text()) if info_file.exists() else {}
     overrides = json.loads(Path(args.model_config).read_text()) if args.model_config else {}
     overrides.setdefault("voice_statistics_bands", args.voice_statistics_bands)
+    overrides.setdefault("voice_statistics_pitch", args.voice_statistics_pitch)
     if "teacher_identity" in train_dataset.column_names:
         overrides["identity_dim"] = len(train_dataset[0]["teacher_identity"])
     if targets.get("emotion_classes"):

@@ -91,6 +91,20 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
     for name, tensor in initial.state_dict().items():
         assert torch.equal(tensor, fitted_state[name]), name
 
+    # adding pitch statistics to a model that has voice statistics, read-outs alone: new read-outs, the rest kept
+    script.main(["--model", str(output), "--dataset_path", str(corpus_with_targets / "targets"),
+                 "--output_dir", str(tmp_path / "pitch"), "--voice_statistics_pitch", "--reset_pooled_heads"])
+    assert json.loads(capsys.readouterr().out)["fit"]["loss_after"] < report["fit"]["loss_before"]
+    with_pitch = Speech2VideoModel.from_pretrained(tmp_path / "pitch")
+    assert with_pitch.config.voice_statistics_pitch and with_pitch.config.voice_statistics_bands == 8
+    assert with_pitch.encoder.identity_statistics_head.weight.shape[1] == 3 * 8 + 6
+    assert torch.isfinite(with_pitch.encoder.voice_statistics.mean).all() and with_pitch.encoder.voice_statistics.variance.min() > 0
+    for name, tensor in initial.state_dict().items():
+        if "_head.projection" in name:  # the pooled identity and emotion heads
+            assert not with_pitch.state_dict()[name].any(), name
+        else:
+            assert torch.equal(tensor, with_pitch.state_dict()[name]), name
+
 
 def test_a_new_students_voice_statistics_scaler_standardises_its_training_clips(corpus_with_targets):
     from datasets import load_from_disk

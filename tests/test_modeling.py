@@ -23,9 +23,12 @@ def test_output_shapes_and_ranges():
     assert output.motion.shape == (2, 25, 4)
 
 
-@pytest.mark.parametrize("bands", [0, 8])
-def test_save_load_round_trip_gives_identical_outputs(tmp_path, bands):
-    model = Speech2VideoModel(tiny_config(voice_statistics_bands=bands))
+VOICE_STATISTICS = [{}, {"voice_statistics_bands": 8}, {"voice_statistics_bands": 8, "voice_statistics_pitch": True}]
+
+
+@pytest.mark.parametrize("voice_statistics", VOICE_STATISTICS)
+def test_save_load_round_trip_gives_identical_outputs(tmp_path, voice_statistics):
+    model = Speech2VideoModel(tiny_config(**voice_statistics))
     model.encode_speech(torch.randn(2, 16_000))  # in training mode: the voice statistics' running scaler moves
     model.eval()
     model.save_pretrained(tmp_path)
@@ -45,9 +48,9 @@ def test_auto_classes_know_the_model(tmp_path):
     assert isinstance(AutoModel.from_pretrained(tmp_path), Speech2VideoModel)
 
 
-@pytest.mark.parametrize("bands", [0, 8])
-def test_padded_batch_matches_single_items(bands):
-    model = Speech2VideoModel(tiny_config(voice_statistics_bands=bands)).eval()
+@pytest.mark.parametrize("voice_statistics", VOICE_STATISTICS)
+def test_padded_batch_matches_single_items(voice_statistics):
+    model = Speech2VideoModel(tiny_config(**voice_statistics)).eval()
     audio = torch.randn(2, 16_000)
     audio[1, 8_000:] = 0
     mask = torch.ones_like(audio, dtype=torch.long)

@@ -59,6 +59,7 @@ class Speech2VideoConfig(PretrainedConfig):
             ("synthtalk" or "dlib"); with it, the pipeline's `reference_image=` reads identity from a picture.
         voice_statistics_bands (`int`): mel bands of the utterance-level voice statistics that the identity and
             emotion heads also read (`VoiceStatistics`); 0 (models before it) reads the encoder's states only.
+        voice_statistics_pitch (`bool`): add six pitch (F0) statistics to the voice statistics.
     """
 
     model_type = "speech2video"
@@ -80,6 +81,7 @@ class Speech2VideoConfig(PretrainedConfig):
         fps: float = 25.0,
         identity_teacher: str | None = None,
         voice_statistics_bands: int = 0,
+        voice_statistics_pitch: bool = False,
         **kwargs,
     ):
         encoder_config = DEFAULT_ENCODER_CONFIG if encoder_config is None else encoder_config
@@ -102,6 +104,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.fps = fps
         self.identity_teacher = identity_teacher
         self.voice_statistics_bands = voice_statistics_bands
+        self.voice_statistics_pitch = voice_statistics_pitch
         super().__init__(**kwargs)
         levels = math.log2(image_size) - 1  # resolutions 4, 8, ..., image_size
         if image_size < 8 or not levels.is_integer() or len(self.generator_channels) != int(levels):

@@ -135,7 +135,7 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
                          weight_decay: float = 1e-2) -> dict:
     """Fit a student's voice-statistics read-outs (`VoiceStatistics`) on `dataset`'s whole clips, keeping all else.
 
-    The scaler is fitted on the clips; the two linear read-outs then minimise the identity
+    The scaler is fitted on the clips; the two linear read-outs, from zero weights, then minimise the identity
     and emotion distillation losses (as in training, with the pooled heads' outputs held fixed, plus
     `weight_decay` x their squared weights) over all clips at once with L-BFGS: minutes on a CPU, where
     small-batch Adam barely moved them. Returns the training losses before and after.
@@ -148,6 +148,11 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
     teacher_emotion = torch.tensor(np.array(dataset["teacher_emotion"]), dtype=torch.float32).clamp_min(1e-8)
     heads = [encoder.identity_statistics_head, encoder.emotion_statistics_head]
     parameters = [p for head in heads for p in head.parameters()]
+    with torch.no_grad():  # start from the mean residuals (a zero identity would give the cosine no gradient)
+        for head in heads:
+            head.weight.zero_()
+        heads[0].bias.copy_((teacher_identity - identity).mean(dim=0))
+        heads[1].bias.copy_((temperature * teacher_emotion.log() - emotion).mean(dim=0))
 
     def loss_fn():
         predicted_identity = identity + heads[0](standardised)
