@@ -46,6 +46,9 @@ def test_seed_reproduces_and_changes_motion(tiny_pipeline, wav_file):
     first, again, other = (tiny_pipeline(str(wav_file), seed=s).frames for s in (1, 1, 2))
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+    for seed in (-(2**63) - 1, 2**64):  # outside what torch's generators take (found by the fuzz test)
+        with pytest.raises(Speech2VideoError, match="seed must be an integer from"):
+            tiny_pipeline(str(wav_file), seed=seed)
 
 
 def test_emotion_override(tiny_pipeline, wav_file):

@@ -147,8 +147,9 @@ class Speech2VideoPipeline(Pipeline):
             raise Speech2VideoError(f"fps must be in (0, {MAX_FPS:g}], got {fps}")
         if emotion is not None:
             emotion = self._emotion_index(emotion)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise Speech2VideoError(f"seed must be an integer, got {seed!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                                 or not -(2**63) <= seed < 2**64):  # what torch.Generator.manual_seed takes
+            raise Speech2VideoError(f"seed must be an integer from -2**63 to 2**64 - 1, got {seed!r}")
         if frame_batch_size is not None and (not isinstance(frame_batch_size, int) or frame_batch_size < 1):
             raise Speech2VideoError(f"frame_batch_size must be a positive integer, got {frame_batch_size!r}")
         preprocess = {"sampling_rate": sampling_rate, "fps": fps}
