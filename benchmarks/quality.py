@@ -34,6 +34,7 @@ Prints one JSON object and writes the markdown table to docs/results.md (SynthTa
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -57,6 +58,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPORA = {"synthtalk-test": ROOT / "corpora" / "synthtalk-targets", "grid-test": ROOT / "corpora" / "grid_s1"}
 REPORTS = {"synthtalk-test": ROOT / "docs" / "results.md", "grid-test": ROOT / "docs" / "results-grid.md"}
 QUICK_CLIPS, SYNC_TRAIN_CLIPS, SYNC_TRAIN_STEPS = 16, 200, 500
+
+
+def corpus_digest(corpus, clips: int = 4) -> str:
+    """A short digest of the first training clips' audio: a rebuilt corpus gets its own cached sync expert."""
+    digest = hashlib.sha1()
+    for row in corpus["train"].select(range(min(clips, len(corpus["train"])))):
+        digest.update(decode_audio(row).tobytes())
+    return digest.hexdigest()[:10]
 
 
 def load_sync_expert(corpus, path: Path) -> SyncExpert:
@@ -274,7 +283,7 @@ def main() -> None:
     parser.add_argument("--ablation_model", default=None, help="the trained no-distillation model (SynthTalk)")
     parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_CLIPS} test clips")
     parser.add_argument("--sync_expert", default=None,
-                        help="cached sync expert (default: cache/sync-expert-<corpus>.safetensors)")
+                        help="cached sync expert (default: cache/sync-expert-<corpus>-<digest of its audio>.safetensors)")
     parser.add_argument("--output", default=None, help='markdown report (default: docs/results.md or '
                                                         'docs/results-grid.md, none with --quick; "" for none)')
     args = parser.parse_args()
@@ -290,7 +299,8 @@ def main() -> None:
     if args.quick:
         test = test.select(range(min(QUICK_CLIPS, len(test))))
     name = args.corpus.removesuffix("-test")
-    expert = load_sync_expert(corpus, Path(args.sync_expert or ROOT / "cache" / f"sync-expert-{name}.safetensors"))
+    default_expert = ROOT / "cache" / f"sync-expert-{name}-{corpus_digest(corpus)}.safetensors"
+    expert = load_sync_expert(corpus, Path(args.sync_expert or default_expert))
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     if args.corpus == "grid-test":
         results = evaluate_grid(test, corpus, pipe, expert)

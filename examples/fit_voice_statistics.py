@@ -38,10 +38,16 @@ def parse_args(argv=None):
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--voice_statistics_bands", type=int, default=40, help="for a model that has none yet")
     parser.add_argument("--voice_statistics_pitch", action="store_true", help="add pitch (F0) statistics")
+    parser.add_argument("--voice_statistics_modulation", action="store_true",
+                        help="add amplitude-modulation statistics (syllable rhythm, a rough voice's shimmer)")
     parser.add_argument("--reset_pooled_heads", action="store_true",
                         help="zero the pooled identity and emotion heads first, so the read-outs alone predict (for a "
                              "student trained with --no_identity_distillation --no_emotion_distillation)")
     parser.add_argument("--weight_decay", type=float, default=1e-2, help="L2 on the read-outs' weights")
+    parser.add_argument("--channel_copies", type=int, default=0,
+                        help="also hear each clip through this many random microphones and rooms (equaliser, "
+                             "bandwidth, reverberation, noise), so the read-outs lean on cues that survive real "
+                             "recordings")
     parser.add_argument("--overwrite", action="store_true", help="replace a model already in --output_dir")
     return parser.parse_args(argv)
 
@@ -69,7 +75,8 @@ def main(argv=None):
         raise SystemExit(f"{args.dataset_path} has no {', '.join(sorted(missing))}: run examples/cache_teacher_targets.py")
     saved = Speech2VideoConfig.from_pretrained(resolve_model_path(args.model))
     statistics = {"voice_statistics_bands": saved.voice_statistics_bands or args.voice_statistics_bands,
-                  "voice_statistics_pitch": saved.voice_statistics_pitch or args.voice_statistics_pitch}
+                  "voice_statistics_pitch": saved.voice_statistics_pitch or args.voice_statistics_pitch,
+                  "voice_statistics_modulation": saved.voice_statistics_modulation or args.voice_statistics_modulation}
     new_statistics = statistics != {key: getattr(saved, key) for key in statistics}
     model = Speech2VideoModel.from_pretrained(args.model, **statistics, ignore_mismatched_sizes=new_statistics)
     model.eval()
@@ -87,7 +94,7 @@ def main(argv=None):
             torch.nn.init.zeros_(head.projection.weight)
             torch.nn.init.zeros_(head.projection.bias)
     before = agreement(model, validation, feature_extractor)
-    fit = fit_voice_statistics(model, train, feature_extractor, weight_decay=args.weight_decay)
+    fit = fit_voice_statistics(model, train, feature_extractor, weight_decay=args.weight_decay, channels=args.channel_copies)
     after = agreement(model, validation, feature_extractor)
     model.save_pretrained(output_dir)
     print(json.dumps({"fit": fit, "validation_before": before, "validation_after": after}, indent=2))

@@ -51,6 +51,8 @@ def parse_args(argv=None):
                              "many mel bands (0: the encoder's states only; joint training with them is not measured "
                              "yet, examples/fit_voice_statistics.py adds fitted ones to a trained student)")
     parser.add_argument("--voice_statistics_pitch", action="store_true", help="add pitch (F0) statistics to them")
+    parser.add_argument("--voice_statistics_modulation", action="store_true",
+                        help="add amplitude-modulation statistics to them")
     parser.add_argument("--max_train_steps", type=int, default=3000)
     parser.add_argument("--train_batch_size", type=int, default=8)
     parser.add_argument("--max_frames", type=int, default=75, help="random crops of at most this many frames (3 s)")
@@ -74,9 +76,11 @@ def parse_args(argv=None):
 
 
 def load_corpora(paths: list[str], split: str):
-    """The `split` of every corpus, concatenated (they share the corpus schema), without the video frames."""
+    """The `split` of every corpus, concatenated on the columns they all have, without the video frames (e.g.
+    SynthTalk with all three targets and a real corpus with mouth targets only: the mouth is learnt from both)."""
     parts = [load_from_disk(path)[split] for path in paths]
-    parts = [part.remove_columns([c for c in ("video",) if c in part.column_names]) for part in parts]
+    shared = [c for c in parts[0].column_names if c != "video" and all(c in part.column_names for part in parts)]
+    parts = [part.select_columns(shared) for part in parts]
     return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
 
@@ -98,6 +102,7 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
     overrides = json.loads(Path(args.model_config).read_text()) if args.model_config else {}
     overrides.setdefault("voice_statistics_bands", args.voice_statistics_bands)
     overrides.setdefault("voice_statistics_pitch", args.voice_statistics_pitch)
+    overrides.setdefault("voice_statistics_modulation", args.voice_statistics_modulation)
     if "teacher_identity" in train_dataset.column_names:
         overrides["identity_dim"] = len(train_dataset[0]["teacher_identity"])
     if targets.get("emotion_classes"):

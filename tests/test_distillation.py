@@ -5,6 +5,7 @@ The corpus (`corpus_with_targets` in conftest) has SynthTalk's ground truth as t
 
 import json
 
+import numpy as np
 import torch
 
 from conftest import load_example_script
@@ -91,13 +92,15 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
     for name, tensor in initial.state_dict().items():
         assert torch.equal(tensor, fitted_state[name]), name
 
-    # adding pitch statistics to a model that has voice statistics, read-outs alone: new read-outs, the rest kept
+    # adding pitch and modulation statistics to a model that has voice statistics, read-outs alone (fitted on the
+    # clips and a random-channel copy of each): new read-outs, the rest kept
     script.main(["--model", str(output), "--dataset_path", str(corpus_with_targets / "targets"),
-                 "--output_dir", str(tmp_path / "pitch"), "--voice_statistics_pitch", "--reset_pooled_heads"])
+                 "--output_dir", str(tmp_path / "pitch"), "--voice_statistics_pitch", "--voice_statistics_modulation",
+                 "--reset_pooled_heads", "--channel_copies", "1"])
     assert json.loads(capsys.readouterr().out)["fit"]["loss_after"] < report["fit"]["loss_before"]
     with_pitch = Speech2VideoModel.from_pretrained(tmp_path / "pitch")
-    assert with_pitch.config.voice_statistics_pitch and with_pitch.config.voice_statistics_bands == 8
-    assert with_pitch.encoder.identity_statistics_head.weight.shape[1] == 3 * 8 + 6
+    assert with_pitch.config.voice_statistics_pitch and with_pitch.config.voice_statistics_modulation
+    assert with_pitch.encoder.identity_statistics_head.weight.shape[1] == 3 * 8 + 6 + 4
     assert torch.isfinite(with_pitch.encoder.voice_statistics.mean).all() and with_pitch.encoder.voice_statistics.variance.min() > 0
     for name, tensor in initial.state_dict().items():
         if "_head.projection" in name:  # the pooled identity and emotion heads
@@ -124,3 +127,15 @@ def test_a_new_students_voice_statistics_scaler_standardises_its_training_clips(
     standardised = scaler(inputs.input_values, inputs.attention_mask)  # padded together, scaled one by one
     torch.testing.assert_close(standardised.mean(dim=0), torch.zeros(24), atol=1e-3, rtol=0)
     torch.testing.assert_close(standardised.std(dim=0), torch.ones(24), atol=1e-2, rtol=0)
+
+
+def test_random_channel_changes_the_recording_not_its_length_and_is_seeded():
+    from speech2video.training.distillation import random_channel
+
+    time = np.arange(32_000) / 16_000
+    speech = (np.sin(2 * np.pi * 150 * time) * (1 + np.sin(2 * np.pi * 4 * time))).astype(np.float32)
+    first, again = (random_channel(speech, np.random.default_rng(3)) for _ in range(2))
+    other = random_channel(speech, np.random.default_rng(4))
+    assert first.shape == speech.shape and first.dtype == np.float32 and np.isfinite(first).all()
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    assert 0.3 < np.corrcoef(first, speech)[0, 1] < 0.999  # the same speech, recorded differently

@@ -23,7 +23,8 @@ def test_output_shapes_and_ranges():
     assert output.motion.shape == (2, 25, 4)
 
 
-VOICE_STATISTICS = [{}, {"voice_statistics_bands": 8}, {"voice_statistics_bands": 8, "voice_statistics_pitch": True}]
+VOICE_STATISTICS = [{}, {"voice_statistics_bands": 8},
+                    {"voice_statistics_bands": 8, "voice_statistics_pitch": True, "voice_statistics_modulation": True}]
 
 
 @pytest.mark.parametrize("voice_statistics", VOICE_STATISTICS)

@@ -123,25 +123,19 @@ def test_audio_energy_and_mouth_opening_peak_at_lag_zero():
     assert mean[0] > 0.3 and mean[0] > mean[2] and mean[0] > mean[-2]
 
 
-def _f0(audio, rate=16_000):
-    """Median F0 (Hz) of voiced 40 ms frames by autocorrelation."""
-    values = []
-    for start in range(0, len(audio) - 640, 320):
-        frame = audio[start:start + 640] - audio[start:start + 640].mean()
-        if np.sqrt(np.mean(frame**2)) < 0.02:
-            continue
-        ac = np.correlate(frame, frame, "full")[639:]
-        lo, hi = rate // 400, rate // 60
-        window = ac[lo:hi]
-        lag = lo + int(np.flatnonzero(window >= 0.9 * window.max())[0])  # the shortest strong period: no octave errors
-        if ac[lag] > 0.4 * ac[0]:
-            values.append(rate / lag)
-    return float(np.median(values))
+def _f0(audio: np.ndarray) -> float:
+    """Median F0 (Hz) of the voiced frames (`speech2video.pitch`)."""
+    import torch
+
+    from speech2video.pitch import track_pitch
+
+    track = track_pitch(torch.from_numpy(audio)[None], torch.tensor([len(audio)]))
+    return track.f0[track.voiced].median().item()
 
 
 @pytest.mark.parametrize("emotion", [e for e in EMOTIONS if e != "neutral"])
 def test_every_emotion_changes_voice_and_face_in_its_direction(emotion):
-    speaker, style = Speaker.from_seed(0), EMOTIONS[emotion]  # a low voice: F0 estimates without octave errors
+    speaker, style = Speaker.from_seed(0), EMOTIONS[emotion]
     neutral = make_clip(speaker, "neutral", 0.0, SENTENCE, seed=0)
     emotional = make_clip(speaker, emotion, 1.0, SENTENCE, seed=0)
     rms = lambda clip: np.sqrt(np.mean(clip.audio**2))  # noqa: E731
@@ -164,3 +158,22 @@ def test_voice_linked_face_follows_the_voice_and_control_does_not():
     assert np.corrcoef(formants, identity[:, 1])[0, 1] < -0.6    # face size <- vocal tract
     for control in range(8, 14):
         assert abs(np.corrcoef(pitch, identity[:, control])[0, 1]) < 0.15
+
+
+def test_voices_are_pitched_like_adult_read_speech():
+    """Median F0 of neutral speech near real adults' (~210 Hz women, ~125 Hz men, as on LibriSpeech)."""
+    from speech2video.data.synthtalk.corpus import speak
+
+    medians = {"female": [], "male": []}
+    for speaker in (Speaker.from_seed(i) for i in range(16)):
+        medians[speaker.voice.gender].append(_f0(speak(speaker, "neutral", 0.0, SENTENCE, seed=0)[0]))
+    assert 180 < np.mean(medians["female"]) < 245 and 105 < np.mean(medians["male"]) < 150
+
+
+def test_an_emotion_scales_the_speakers_own_voice():
+    voice, sad = Speaker.from_seed(3).voice, EMOTIONS["sad"]
+    assert voice.expressing(sad, 0.0) == voice
+    half, full = voice.expressing(sad, 0.5), voice.expressing(sad, 1.0)
+    assert full.pitch_hz == pytest.approx(voice.pitch_hz * sad.pitch) and half.pitch_hz == pytest.approx(voice.pitch_hz * sad.pitch**0.5)
+    assert full.words_per_minute < half.words_per_minute < voice.words_per_minute
+    assert full.breath == pytest.approx(voice.breath + sad.breath) and full.accent == voice.accent

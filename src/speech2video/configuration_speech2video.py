@@ -60,6 +60,7 @@ class Speech2VideoConfig(PretrainedConfig):
         voice_statistics_bands (`int`): mel bands of the utterance-level voice statistics that the identity and
             emotion heads also read (`VoiceStatistics`); 0 (models before it) reads the encoder's states only.
         voice_statistics_pitch (`bool`): add six pitch (F0) statistics to the voice statistics.
+        voice_statistics_modulation (`bool`): add four amplitude-modulation statistics to the voice statistics.
     """
 
     model_type = "speech2video"
@@ -82,6 +83,7 @@ class Speech2VideoConfig(PretrainedConfig):
         identity_teacher: str | None = None,
         voice_statistics_bands: int = 0,
         voice_statistics_pitch: bool = False,
+        voice_statistics_modulation: bool = False,
         **kwargs,
     ):
         encoder_config = DEFAULT_ENCODER_CONFIG if encoder_config is None else encoder_config
@@ -105,6 +107,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.identity_teacher = identity_teacher
         self.voice_statistics_bands = voice_statistics_bands
         self.voice_statistics_pitch = voice_statistics_pitch
+        self.voice_statistics_modulation = voice_statistics_modulation
         super().__init__(**kwargs)
         levels = math.log2(image_size) - 1  # resolutions 4, 8, ..., image_size
         if image_size < 8 or not levels.is_integer() or len(self.generator_channels) != int(levels):

@@ -25,6 +25,7 @@ from .checkpoints import embedded_models, resolve_model_path
 from .configuration_speech2video import Speech2VideoConfig
 from .errors import CheckpointError
 from .evaluation.mel import mel_filterbank
+from .modulation import MODULATION_BANDS_HZ, modulation_statistics
 from .pitch import PitchTrack, track_pitch
 
 
@@ -81,9 +82,11 @@ class AttentiveStatisticsPooling(nn.Module):
 
 
 class VoiceStatistics(nn.Module):
-    """Utterance-level voice statistics (B, L) -> (B, 3 * n_mels [+ 6]): per mel band, the mean and standard
-    deviation of the log-mel spectrogram and the standard deviation of its frame-to-frame change over the real
-    samples; with `pitch`, six pitch statistics (`pitch_statistics`). Standardised by a scaler fitted on
+    """Utterance-level voice statistics (B, L) -> (B, 3 * n_mels [+ 6] [+ 4]): per mel band, the mean and
+    standard deviation of the log-mel spectrogram and the standard deviation of its frame-to-frame change over
+    the real samples; with `pitch`, six pitch statistics (`pitch_statistics`); with `modulation`, the
+    loudness envelope's modulation power in four bands (`speech2video.modulation`: syllable rhythm, shimmer
+    of a rough voice). Standardised by a scaler fitted on
     training clips (`fit_scaler`; `mean` and `variance` are saved with the model and do not depend on the
     batch, so several processes train like one).
 
@@ -92,11 +95,12 @@ class VoiceStatistics(nn.Module):
     from-scratch encoder, so the identity and emotion heads read both; the pitch statistics add to both.
     """
 
-    def __init__(self, n_mels: int, sampling_rate: int, pitch: bool = False, n_fft: int = 400, hop_length: int = 160):
+    def __init__(self, n_mels: int, sampling_rate: int, pitch: bool = False, modulation: bool = False,
+                 n_fft: int = 400, hop_length: int = 160):
         super().__init__()
         self.n_mels, self.sampling_rate, self.n_fft, self.hop_length = n_mels, sampling_rate, n_fft, hop_length
-        self.pitch = pitch
-        self.size = 3 * n_mels + (NUM_PITCH_STATISTICS if pitch else 0)
+        self.pitch, self.modulation = pitch, modulation
+        self.size = 3 * n_mels + (NUM_PITCH_STATISTICS if pitch else 0) + (len(MODULATION_BANDS_HZ) if modulation else 0)
         self.register_buffer("mean", torch.zeros(self.size))
         self.register_buffer("variance", torch.ones(self.size))
 
@@ -119,6 +123,8 @@ class VoiceStatistics(nn.Module):
         statistics = [*masked_mean_std(log_mel, mask), masked_mean_std(change, mask[..., 1:])[1]]
         if self.pitch:
             statistics.append(pitch_statistics(track_pitch(input_values, lengths, self.sampling_rate)))
+        if self.modulation:
+            statistics.append(modulation_statistics(input_values, lengths, self.sampling_rate))
         return torch.cat(statistics, dim=1)
 
     def standardise(self, statistics: torch.Tensor) -> torch.Tensor:
@@ -133,19 +139,28 @@ NUM_PITCH_STATISTICS = 6
 
 
 def pitch_statistics(track: PitchTrack) -> torch.Tensor:
-    """(B, 6): mean and standard deviation of log F0 and mean |change| of log F0 between voiced frames, the
-    voiced fraction, voicing onsets per second (a speaking-rate cue) and the mean aperiodicity (breathy or
-    rough voice) of voiced frames. An item with fewer than 2 voiced frames is measured over all its frames."""
-    voiced = torch.where(track.voiced.sum(dim=1, keepdim=True) >= 2, track.voiced, track.valid).float()
+    """(B, 6): mean and interquartile range of log F0 (the range, robust to the tracker's octave slips) and
+    mean |change| of log F0 between voiced frames, the voiced fraction, voicing onsets per second (a
+    speaking-rate cue) and the mean aperiodicity (breathy or rough voice) of voiced frames. An item with fewer
+    than 2 voiced frames is measured over all its frames."""
+    voiced = torch.where(track.voiced.sum(dim=1, keepdim=True) >= 2, track.voiced, track.valid)
     log_f0 = track.f0.log()
-    mean, spread = masked_mean_std(log_f0[:, None], voiced[:, None])
-    both = (voiced[:, 1:] * voiced[:, :-1])[:, None]
+    mean = masked_mean_std(log_f0[:, None], voiced[:, None].float())[0]
+    spread = masked_quantile(log_f0, voiced, 0.75) - masked_quantile(log_f0, voiced, 0.25)
+    both = (voiced[:, 1:] & voiced[:, :-1])[:, None].float()
     jump = masked_mean_std(log_f0.diff(dim=-1).abs()[:, None], both)[0]
     frames = track.valid.sum(dim=1, keepdim=True)
     onsets = (track.voiced[:, 1:] & ~track.voiced[:, :-1]).sum(dim=1, keepdim=True) / (frames / track.frame_rate)
     fraction = track.voiced.sum(dim=1, keepdim=True) / frames
-    aperiodicity = masked_mean_std(track.aperiodicity[:, None], voiced[:, None])[0]
-    return torch.cat([mean, spread, jump, fraction, onsets, aperiodicity], dim=1)
+    aperiodicity = masked_mean_std(track.aperiodicity[:, None], voiced[:, None].float())[0]
+    return torch.cat([mean, spread[:, None], jump, fraction, onsets, aperiodicity], dim=1)
+
+
+def masked_quantile(values: torch.Tensor, mask: torch.Tensor, q: float) -> torch.Tensor:
+    """The q-quantile (lower) of values (B, N) over the entries where mask (B, N) is True, (B,)."""
+    ordered = values.masked_fill(~mask, float("inf")).sort(dim=1).values
+    index = ((mask.sum(dim=1) - 1).clamp_min(0) * q).long()
+    return ordered.gather(1, index[:, None])[:, 0]
 
 
 def masked_mean_std(values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -170,7 +185,9 @@ class SpeechEncoder(nn.Module):
         self.voice_statistics = None
         if config.voice_statistics_bands:  # linear read-outs added to the pooled heads' outputs
             bands = config.voice_statistics_bands
-            self.voice_statistics = VoiceStatistics(bands, config.sampling_rate, config.voice_statistics_pitch)
+            self.voice_statistics = VoiceStatistics(
+                bands, config.sampling_rate, config.voice_statistics_pitch, config.voice_statistics_modulation
+            )
             self.identity_statistics_head = nn.Linear(self.voice_statistics.size, config.identity_dim)
             self.emotion_statistics_head = nn.Linear(self.voice_statistics.size, config.num_emotions)
 

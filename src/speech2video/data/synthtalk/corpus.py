@@ -50,22 +50,21 @@ def speak(speaker: Speaker, emotion: str, intensity: float, text: str, seed: int
     import soxr
 
     style = EMOTIONS[emotion]
-    voice = speaker.voice
     strength = 0.0 if emotion == "neutral" else intensity
-    pitch = voice.pitch_hz * style.pitch**strength
+    voice = speaker.voice.expressing(style, strength)
     variant = variant_file(
         gender=voice.gender,
-        pitch_hz=pitch,
-        pitch_top_hz=pitch + (voice.pitch_top_hz - voice.pitch_hz) * style.pitch**strength * style.pitch_range**strength,
+        pitch_hz=voice.pitch_hz,
+        pitch_top_hz=voice.pitch_top_hz,
         formant_percent=voice.formant_percent,
         formant_shape=voice.formant_shape,
         tilt=voice.tilt,
-        breath=voice.breath + strength * style.breath,
+        breath=voice.breath,
     )
-    utterance = Espeak().speak(text, voice.accent, variant, voice.words_per_minute * style.rate**strength, seed)
+    utterance = Espeak().speak(text, voice.accent, variant, voice.words_per_minute, seed)
     speech = soxr.resample(utterance.audio, utterance.sampling_rate, SAMPLING_RATE).astype(np.float32)
     rng = np.random.default_rng([seed, 3])
-    speech = add_roughness(speech, voice.roughness + strength * style.roughness, rng) * style.volume**strength
+    speech = add_roughness(speech, voice.roughness, rng) * style.volume**strength
     lead = np.zeros(int(LEAD_SILENCE_S * SAMPLING_RATE), np.float32)
     audio = np.clip(np.concatenate([lead, speech, lead]), -0.99, 0.99)
     return audio, utterance.phonemes, [t + LEAD_SILENCE_S for t in utterance.phoneme_times]
