@@ -38,7 +38,8 @@ def test_training_learns_checkpoints_and_resumes(corpus_with_targets, tmp_path):
 
 
 def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_targets, tmp_path):
-    """A real speaker's corpus with only mouth targets (`--teacher mouth`): `--init_model`, mouth loss only."""
+    """A real speaker's corpus with only mouth targets (`--teacher mouth`) beside a corpus with all three:
+    `--init_model`, mouth loss only, the two corpora concatenated on the columns they share."""
     import math
 
     import pytest
@@ -52,7 +53,8 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
     start = tmp_path / "start"
     Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(start)
     script = load_example_script("train_distillation")
-    common = ["--dataset_path", str(mouth_only), "--output_dir", str(tmp_path / "lips"), "--train_batch_size", "4",
+    common = ["--dataset_path", str(corpus_with_targets / "targets"), str(mouth_only), "--output_dir", str(tmp_path / "lips"),
+              "--train_batch_size", "4",
               "--max_frames", "25", "--max_train_steps", "6", "--validation_steps", "1000", "--init_model", str(start)]
     with pytest.raises(SystemExit, match="no teacher_emotion, teacher_identity"):
         script.main(common)
