@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from speech2video import Speech2VideoPipeline
 from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.teachers.synthtalk import SynthTalkTeacher
-from student import INNER_LIP_PAIRS, mouth_landmarks
+from student import lip_gap
 
 
 def main() -> None:
@@ -41,8 +41,7 @@ def main() -> None:
         video = pipe(decode_audio(row), sampling_rate=row["sampling_rate"], seed=args.seed)
         frames = torch.from_numpy(np.asarray(video.frames)).permute(0, 3, 1, 2).float() / 255
         mouth = teacher.predict(frames).mouth_open.numpy()
-        lips = mouth_landmarks(decode_frames(row))
-        gap = np.mean([lips[:, lower, 1] - lips[:, upper, 1] for upper, lower in INNER_LIP_PAIRS], axis=0)
+        gap = lip_gap(decode_frames(row))
         n = min(len(mouth), len(gap))
         rendered.append(mouth[:n])
         measured.append(gap[:n])

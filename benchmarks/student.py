@@ -47,6 +47,12 @@ def student_outputs(model, split) -> dict:
     return outputs
 
 
+def lip_gap(frames: np.ndarray) -> np.ndarray:
+    """The inner-lip gap (T,) in pixels of aligned face crops (T, S, S, 3), from the 68 landmarks."""
+    lips = mouth_landmarks(frames)
+    return np.mean([lips[:, lower, 1] - lips[:, upper, 1] for upper, lower in INNER_LIP_PAIRS], axis=0)
+
+
 @torch.no_grad()
 def grid_mouth_correlation(model, split) -> float:
     """Pearson correlation over all frames of `split` (real clips) of the student's mouth opening with the
@@ -57,8 +63,7 @@ def grid_mouth_correlation(model, split) -> float:
         inputs = extractor(decode_audio(row), sampling_rate=16_000, return_tensors="pt")
         num_frames = torch.tensor([row["num_frames"]])
         predicted.append(model.encode_speech(inputs.input_values, None, num_frames).mouth_open[0].numpy())
-        lips = mouth_landmarks(decode_frames(row))
-        measured.append(np.mean([lips[:, lower, 1] - lips[:, upper, 1] for upper, lower in INNER_LIP_PAIRS], axis=0))
+        measured.append(lip_gap(decode_frames(row)))
     return float(np.corrcoef(np.concatenate(predicted), np.concatenate(measured))[0, 1])
 
 

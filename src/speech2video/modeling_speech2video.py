@@ -86,9 +86,8 @@ class VoiceStatistics(nn.Module):
     standard deviation of the log-mel spectrogram and the standard deviation of its frame-to-frame change over
     the real samples; with `pitch`, six pitch statistics (`pitch_statistics`); with `modulation`, the
     loudness envelope's modulation power in four bands (`speech2video.modulation`: syllable rhythm, shimmer
-    of a rough voice). Standardised by a scaler fitted on
-    training clips (`fit_scaler`; `mean` and `variance` are saved with the model and do not depend on the
-    batch, so several processes train like one).
+    of a rough voice). Standardised by a scaler fitted on training clips (`fit_scaler`; `mean` and
+    `variance` are saved with the model and do not depend on the batch, so several processes train like one).
 
     The x-vector idea: on SynthTalk, linear read-outs of these statistics predict emotion (0.41 vs 0.25) and
     voice-linked identity (R^2 0.45 vs 0.22) of unseen speakers better than the pooled states of the small
