@@ -6,8 +6,9 @@
 `--teacher synthtalk`: the released SynthTalk teacher (identity, emotion, per-frame mouth opening), for
 SynthTalk corpora. `--teacher face`: dlib's identity embedding + the FER emotion classifier, for real
 corpora of aligned face crops (needs the `data` extra). `--teacher mouth`: only the per-frame mouth opening,
-read from the pixels of the corpus's own aligned crops (`teachers.mouth`, fitted on its training split), for
-fine-tuning a student's lips on a real speaker:
+read from the pixels of the corpus's own aligned crops (`teachers.mouth`: the direction of the mouth region
+that the speech heard at each frame predicts best, fitted on its training split), for fine-tuning a
+student's lips on a real speaker:
 
     python examples/cache_teacher_targets.py --dataset_path corpora/grid_s1 --teacher mouth \
         --output_dir corpora/grid_s1-mouth
@@ -21,20 +22,25 @@ import numpy as np
 import torch
 from datasets import load_from_disk
 
-from speech2video.data.schema import decode_frames
+from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.teachers.targets import cache_teacher_targets
 
 MOUTH_FIT_CLIPS, MOUTH_FIT_FRAMES = 400, 8  # frames the mouth teacher is fitted on: 8 from each of 400 clips
 
 
 def fit_mouth_teacher(train):
-    from speech2video.teachers.mouth import MouthAppearanceTeacher
+    from speech2video.teachers.mouth import MouthAppearanceTeacher, speech_windows
 
     rng = np.random.default_rng(0)
-    clips = rng.choice(len(train), min(MOUTH_FIT_CLIPS, len(train)), replace=False)
-    frames = [decode_frames(train[int(i)]) for i in clips]
-    frames = np.concatenate([f[rng.choice(len(f), min(MOUTH_FIT_FRAMES, len(f)), replace=False)] for f in frames])
-    return MouthAppearanceTeacher.fit(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255)
+    frames, speech = [], []
+    for clip in rng.choice(len(train), min(MOUTH_FIT_CLIPS, len(train)), replace=False):
+        row = train[int(clip)]
+        clip_frames = decode_frames(row)
+        chosen = rng.choice(len(clip_frames), min(MOUTH_FIT_FRAMES, len(clip_frames)), replace=False)
+        frames.append(clip_frames[chosen])
+        speech.append(speech_windows(decode_audio(row), len(clip_frames))[chosen])
+    frames = torch.from_numpy(np.concatenate(frames)).permute(0, 3, 1, 2).float() / 255
+    return MouthAppearanceTeacher.fit(frames, torch.cat(speech))
 
 
 def load_teacher(name: str, path: str | None, corpus):

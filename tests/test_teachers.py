@@ -169,3 +169,21 @@ def test_mouth_teacher_reads_the_opening_from_pixels():
     read = teacher.predict(mouth_frames(openings, seed=2)).mouth_open.numpy()
     assert read.min() >= 0 and read.max() <= 1
     assert np.corrcoef(read, openings)[0, 1] > 0.9  # grows with the opening (the sign is fixed by the dark cavity)
+
+
+def test_mouth_teacher_given_speech_reads_the_lips_not_the_lighting():
+    from speech2video.teachers.mouth import MouthAppearanceTeacher
+
+    rng = np.random.default_rng(3)
+
+    def clips(n, seed):  # the light changes more of the region than the lips do, and the speech does not follow it
+        openings, light = rng.uniform(0, 0.08, n), rng.uniform(0.5, 1.0, n)
+        speech = np.c_[openings + rng.normal(0, 0.01, n), rng.normal(size=(n, 15))]
+        return mouth_frames(openings, seed=seed) * torch.from_numpy(light).float()[:, None, None, None], openings, speech
+
+    frames, _, speech = clips(600, 0)
+    test_frames, openings, _ = clips(200, 1)
+    by_pixels = MouthAppearanceTeacher.fit(frames)
+    by_speech = MouthAppearanceTeacher.fit(frames, torch.from_numpy(speech).float())
+    read = lambda teacher: np.corrcoef(teacher.predict(test_frames).mouth_open.numpy(), openings)[0, 1]  # noqa: E731
+    assert read(by_speech) > 0.9 > read(by_pixels), (read(by_speech), read(by_pixels))
