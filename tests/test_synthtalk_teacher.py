@@ -93,3 +93,16 @@ def test_targets_cache_adds_columns_of_the_right_lengths(corpus_path, tmp_path):
                                          FaceTeacherPair(emotion=EmotionTeacher()))
     row = emotion_only["test"][0]
     assert len(row["teacher_emotion"]) == 7 and "teacher_identity" not in row and "teacher_mouth_open" not in row
+
+
+def test_mouth_teacher_script_writes_one_reading_per_frame(corpus_path, tmp_path):
+    """`cache_teacher_targets.py --teacher mouth` (fitted on the pixels and the speech of the training split):
+    a mouth opening in [0, 1] for every frame of every split, and the other columns kept."""
+    load_example("cache_teacher_targets").main(["--dataset_path", str(corpus_path), "--teacher", "mouth",
+                                                "--output_dir", str(tmp_path / "mouth")])
+    cached, corpus = load_from_disk(str(tmp_path / "mouth")), load_from_disk(str(corpus_path))
+    for split in corpus:
+        assert cached[split].column_names == [*corpus[split].column_names, "teacher_mouth_open"]
+        assert [len(m) for m in cached[split]["teacher_mouth_open"]] == corpus[split]["num_frames"]
+    read = np.concatenate(cached["train"]["teacher_mouth_open"])
+    assert read.min() >= 0 and read.max() <= 1 and read.std() > 0.1
