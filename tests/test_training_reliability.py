@@ -28,7 +28,7 @@ def _weights(folder: Path) -> dict:
 
 
 def test_sigkilled_run_resumes_to_the_uninterrupted_state(corpus_with_targets, tmp_path):
-    options = ["--train_batch_size", "4", "--max_train_steps", "16", "--checkpointing_steps", "3",
+    options = ["--train_batch_size", "4", "--max_train_steps", "60", "--checkpointing_steps", "3",
                "--checkpoints_total_limit", "2"]
     reference, victim = tmp_path / "uninterrupted", tmp_path / "killed"
     subprocess.run([sys.executable, str(SCRIPT), *_arguments(corpus_with_targets, reference, *options)],
