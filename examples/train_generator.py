@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from datasets import load_from_disk
+from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 from transformers import Wav2Vec2FeatureExtractor
@@ -71,6 +72,10 @@ def parse_args(argv=None):
     parser.add_argument("--max_shift", type=int, default=6, help="audio shifts (frames) the sync critic rejects")
     parser.add_argument("--learning_rate", type=float, default=2e-4)
     parser.add_argument("--discriminator_learning_rate", type=float, default=2e-4)
+    parser.add_argument("--lr_scheduler", choices=["constant", "constant_with_warmup", "linear", "cosine"],
+                        default="constant",
+                        help="both learning rates over the run (after the warm-up); a decay to zero settles a fine-tune")
+    parser.add_argument("--lr_warmup_steps", type=int, default=0)
     parser.add_argument("--adversarial_start_step", type=int, default=300,
                         help="the critics (adversarial and sync losses) start at this step")
     parser.add_argument("--l1_weight", type=float, default=10.0)
@@ -164,8 +169,16 @@ def main(argv=None):
     optimizer_g = torch.optim.Adam([*generator_parameters, *motion_encoder.parameters()], lr=args.learning_rate,
                                    betas=(0.5, 0.999))
     optimizer_d = torch.optim.Adam(critics.parameters(), lr=args.discriminator_learning_rate, betas=(0.5, 0.999))
-    model, motion_encoder, critics, optimizer_g, optimizer_d, train_dataloader = accelerator.prepare(
-        model, motion_encoder, critics, optimizer_g, optimizer_d, train_dataloader
+    # prepared schedulers step once per process at each optimizer step (accelerate's convention); the critics'
+    # schedule spans their own steps, from --adversarial_start_step
+    scheduler_g, scheduler_d = (
+        get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=args.lr_warmup_steps * accelerator.num_processes,
+                      num_training_steps=max(1, steps) * accelerator.num_processes)
+        for optimizer, steps in ((optimizer_g, args.max_train_steps),
+                                 (optimizer_d, args.max_train_steps - args.adversarial_start_step))
+    )
+    model, motion_encoder, critics, optimizer_g, optimizer_d, train_dataloader, scheduler_g, scheduler_d = accelerator.prepare(
+        model, motion_encoder, critics, optimizer_g, optimizer_d, train_dataloader, scheduler_g, scheduler_d
     )
     ema = EMAModel(generator_parameters, decay=args.ema_decay)
     accelerator.register_for_checkpointing(ema)
@@ -202,6 +215,10 @@ def main(argv=None):
             if not accelerator.sync_gradients:
                 continue
             ema.step(generator_parameters)
+            logs["lr"] = scheduler_g.get_last_lr()[0]  # the generator's, this step
+            scheduler_g.step()
+            if adversarial:
+                scheduler_d.step()
             global_step += 1
             progress.update(1)
             logs = log_step(accelerator, output_dir, global_step, logs)

@@ -58,9 +58,10 @@ def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_
     script = load_example_script("train_generator")
     with pytest.raises(SystemExit, match="no teacher targets.*--teacher none --conditioning student"):
         script.main(common)
-    script.main([*common, "--teacher", "none", "--conditioning", "student"])
+    script.main([*common, "--teacher", "none", "--conditioning", "student", "--lr_scheduler", "linear"])
     logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
     assert len(logs) == 4 and "loss_sync" in logs[-1] and "loss_teacher" not in logs[-1]
+    assert [entry["lr"] for entry in logs] == pytest.approx([2e-4, 1.5e-4, 1e-4, 0.5e-4])  # decays to zero at the end
     assert all(math.isfinite(value) for entry in logs for value in entry.values())
     # it learnt the student's outputs, not a teacher's space: a reference picture cannot stand in for them
     assert Speech2VideoModel.from_pretrained(tmp_path / "g").config.identity_teacher is None
