@@ -20,6 +20,7 @@ import argparse
 import json
 import logging
 import math
+import warnings
 import zlib
 from pathlib import Path
 
@@ -169,16 +170,8 @@ def main(argv=None):
     optimizer_g = torch.optim.Adam([*generator_parameters, *motion_encoder.parameters()], lr=args.learning_rate,
                                    betas=(0.5, 0.999))
     optimizer_d = torch.optim.Adam(critics.parameters(), lr=args.discriminator_learning_rate, betas=(0.5, 0.999))
-    # prepared schedulers step once per process at each optimizer step (accelerate's convention); the critics'
-    # schedule spans their own steps, from --adversarial_start_step
-    scheduler_g, scheduler_d = (
-        get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=args.lr_warmup_steps * accelerator.num_processes,
-                      num_training_steps=max(1, steps) * accelerator.num_processes)
-        for optimizer, steps in ((optimizer_g, args.max_train_steps),
-                                 (optimizer_d, args.max_train_steps - args.adversarial_start_step))
-    )
-    model, motion_encoder, critics, optimizer_g, optimizer_d, train_dataloader, scheduler_g, scheduler_d = accelerator.prepare(
-        model, motion_encoder, critics, optimizer_g, optimizer_d, train_dataloader, scheduler_g, scheduler_d
+    model, motion_encoder, critics, optimizer_g, optimizer_d, train_dataloader = accelerator.prepare(
+        model, motion_encoder, critics, optimizer_g, optimizer_d, train_dataloader
     )
     ema = EMAModel(generator_parameters, decay=args.ema_decay)
     accelerator.register_for_checkpointing(ema)
@@ -191,6 +184,19 @@ def main(argv=None):
         accelerator.load_state(str(checkpoint))
         global_step = checkpoint_step(checkpoint)
         logger.info("resumed from %s at step %d", checkpoint, global_step)
+    # the learning rates depend on the step alone (checkpoints hold no schedule): the critics' schedule spans
+    # their own steps, from --adversarial_start_step
+    critic_steps = args.max_train_steps - args.adversarial_start_step
+    scheduler_g, scheduler_d = (
+        get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=args.lr_warmup_steps, num_training_steps=max(1, steps))
+        for optimizer, steps in ((optimizer_g, args.max_train_steps), (optimizer_d, critic_steps))
+    )
+    with warnings.catch_warnings():  # fast-forwarding a resumed run's schedules, before any optimizer step
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(global_step):
+            scheduler_g.step()
+        for _ in range(max(0, global_step - args.adversarial_start_step)):
+            scheduler_d.step()
 
     shifts = torch.tensor([0] + [s for s in range(-args.max_shift, args.max_shift + 1) if abs(s) >= MIN_NEGATIVE_SHIFT])
     unwrapped = accelerator.unwrap_model(model)

@@ -3,6 +3,7 @@
 import json
 import math
 
+import pytest
 import torch
 
 from conftest import load_example_script, tiny_config
@@ -37,14 +38,14 @@ def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tm
     assert torch.equal(model.encoder.wav2vec2.feature_extractor.conv_layers[0].conv.weight,
                        trained.encoder.wav2vec2.feature_extractor.conv_layers[0].conv.weight)
 
-    script.main([*common, "--max_train_steps", "28", "--resume_from_checkpoint", "latest"])
-    steps = [json.loads(line)["step"] for line in (output / "losses.jsonl").read_text().splitlines()]
-    assert steps[-2:] == [27, 28]  # resumed from checkpoint-26
+    script.main([*common, "--max_train_steps", "28", "--resume_from_checkpoint", "latest", "--lr_scheduler", "linear"])
+    logs = [json.loads(line) for line in (output / "losses.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in logs[-2:]] == [27, 28]  # resumed from checkpoint-26
+    assert [entry["lr"] for entry in logs[-2:]] == pytest.approx([2e-3 * 2 / 28, 2e-3 / 28])  # the schedule at its step
 
 
 def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_with_targets, tmp_path):
     """A real single-speaker corpus (GRID) has no teacher columns: --teacher none --conditioning student."""
-    import pytest
     from datasets import load_from_disk
 
     corpus = load_from_disk(str(corpus_with_targets / "targets"))
