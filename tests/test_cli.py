@@ -30,3 +30,6 @@ def test_errors_are_one_clear_line(tiny_model_dir, tmp_path):
     assert missing.returncode == 2 and "audio file not found" in missing.stderr and "Traceback" not in missing.stderr
     no_folder = run_cli("generate", tmp_path / "none.wav", "-o", tmp_path / "nope" / "o.mp4", "--model", tiny_model_dir)
     assert no_folder.returncode == 2 and "output folder does not exist" in no_folder.stderr
+    too_lively = run_cli("generate", tmp_path / "none.wav", "-o", tmp_path / "o.mp4", "--model", tiny_model_dir,
+                         "--motion-scale", 5)
+    assert too_lively.returncode == 2 and "motion_scale must be" in too_lively.stderr and "Traceback" not in too_lively.stderr

@@ -75,6 +75,12 @@ def test_seed_controls_motion_and_motion_continues_across_chunks():
         first, state = model.sample_motion(1, 300, torch.Generator().manual_seed(5))
         second, _ = model.sample_motion(1, 300, torch.Generator().manual_seed(5), state=state, start_frame=300)
     torch.testing.assert_close(whole, torch.cat([first, second], dim=1))
+    with torch.no_grad():
+        model.config.motion_scale = 0.5  # the calibrated reach, unless a call gives its own
+        half, _ = model.sample_motion(1, 600, torch.Generator().manual_seed(5))
+        still, _ = model.sample_motion(1, 600, torch.Generator().manual_seed(5), scale=0.0)
+    torch.testing.assert_close(half, 0.5 * whole)
+    assert not still.any()
 
 
 def test_emotion_and_identity_overrides_change_the_frames():

@@ -51,6 +51,14 @@ def test_seed_reproduces_and_changes_motion(tiny_pipeline, wav_file):
             tiny_pipeline(str(wav_file), seed=seed)
 
 
+def test_motion_scale_zero_is_a_still_face_whatever_the_seed(tiny_pipeline, wav_file):
+    still, still_other_seed = (tiny_pipeline(str(wav_file), seed=s, motion_scale=0).frames for s in (1, 2))
+    np.testing.assert_array_equal(still, still_other_seed)
+    default, explicit = (tiny_pipeline(str(wav_file), seed=1, **kw).frames for kw in ({}, {"motion_scale": 1.0}))
+    np.testing.assert_array_equal(default, explicit)  # the tiny model's config.motion_scale is 1
+    assert not np.array_equal(still, default)
+
+
 def test_emotion_override(tiny_pipeline, wav_file):
     video = tiny_pipeline(str(wav_file), emotion="Happy", seed=0)
     assert video.emotion_probs["happy"] == 1.0 and video.emotion == "happy"
@@ -112,7 +120,8 @@ def test_bad_inputs_raise_clear_errors(tiny_pipeline, tmp_path, make_input, mess
         tiny_pipeline(make_input(tmp_path), sampling_rate=16_000)
 
 
-@pytest.mark.parametrize("kwargs", [dict(fps=0), dict(fps=500), dict(seed="x"), dict(frame_batch_size=0)])
+@pytest.mark.parametrize("kwargs", [dict(fps=0), dict(fps=500), dict(seed="x"), dict(frame_batch_size=0),
+                                    dict(motion_scale=-0.5), dict(motion_scale=10), dict(motion_scale="big")])
 def test_bad_options_raise_clear_errors(tiny_pipeline, kwargs):
     with pytest.raises(Speech2VideoError):
         tiny_pipeline(np.zeros(16_000, np.float32), sampling_rate=16_000, **kwargs)

@@ -51,6 +51,9 @@ class Speech2VideoConfig(PretrainedConfig):
         content_dim (`int`): size of the per-frame content (lip) features.
         content_context (`int`): frames of temporal context on each side of a frame for the generator.
         motion_noise_dim, motion_dim (`int`): the recurrent noise process driving blinks and head motion.
+        motion_scale (`float`): how far the sampled motion codes reach at inference (1 as trained; 0 a still
+            face); set after training by `examples/calibrate_motion.py` so the face moves as much as in the
+            training videos.
         style_dim (`int`): size of the per-frame style vector that modulates the decoder.
         image_size (`int`): output frames are `image_size` x `image_size` (a power of two, >= 8).
         generator_channels (`list[int]`): decoder channels per resolution from 4x4 up to `image_size`.
@@ -75,6 +78,7 @@ class Speech2VideoConfig(PretrainedConfig):
         content_context: int = 2,
         motion_noise_dim: int = 16,
         motion_dim: int = 16,
+        motion_scale: float = 1.0,
         style_dim: int = 256,
         image_size: int = 128,
         generator_channels: list[int] | tuple[int, ...] = (256, 128, 64, 32, 16, 8),
@@ -99,6 +103,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.content_context = content_context
         self.motion_noise_dim = motion_noise_dim
         self.motion_dim = motion_dim
+        self.motion_scale = motion_scale
         self.style_dim = style_dim
         self.image_size = image_size
         self.generator_channels = list(generator_channels)

@@ -386,8 +386,10 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
             num_frames = num_video_frames(attention_mask.sum(dim=1), self.config.sampling_rate, self.config.fps)
         return self.encoder(input_values, attention_mask, torch.as_tensor(num_frames).reshape(-1))
 
-    def sample_motion(self, batch_size: int, num_frames: int, generator=None, state=None, start_frame: int = 0):
-        """Motion codes (B, T, M) and the GRU state, from seeded noise.
+    def sample_motion(self, batch_size: int, num_frames: int, generator=None, state=None, start_frame: int = 0,
+                      scale: float | None = None):
+        """Motion codes (B, T, M) and the GRU state, from seeded noise, times `scale` (default
+        `config.motion_scale`).
 
         `generator` is a torch.Generator or one per item. Noise is drawn in fixed blocks of
         `MOTION_NOISE_BLOCK` frames, so a given seed gives the same motion for any length or chunking
@@ -406,7 +408,8 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
             for g in generators
         ]).to(self.device, self.dtype)
         motion, state = self.motion(noise, state)
-        return motion[:, -num_frames:], state
+        scale = self.config.motion_scale if scale is None else scale
+        return scale * motion[:, -num_frames:], state
 
     def emotion_probs(self, emotion_logits: torch.Tensor, emotion=None) -> torch.Tensor:
         """Softmax of the inferred logits, or one-hot of `emotion` (a label name, an index, or (B,) indices)."""

@@ -25,6 +25,7 @@ from .streaming import FrameStream
 from .video import VideoWriter, write_video
 
 MAX_FPS = 60.0
+MAX_MOTION_SCALE = 3.0  # beyond it the motion codes leave what the generator saw in training
 DEFAULT_FRAME_BATCH = 16  # frames rendered at a time: 16 keeps a batch's activations in cache (2x the fps of 64)
 
 
@@ -95,6 +96,8 @@ class Speech2VideoPipeline(Pipeline):
         sampling_rate (`int`): rate of an array input (files carry their own).
         emotion (`str`): override the emotion inferred from the voice, one of `model.config.emotion_labels`.
         seed (`int`): seed of the spontaneous motion (blinks, head motion): same seed, same video.
+        motion_scale (`float`): how much the face moves, 0 (still) to 3 (default `model.config.motion_scale`,
+            calibrated to the training videos).
         fps (`float`): frame rate of the output (default `model.config.fps`).
         frame_batch_size (`int`): frames rendered at a time (default 16, the fastest on a CPU).
         reference_image: a picture of the speaker (path or (H, W, 3) uint8 array, an aligned face crop):
@@ -141,7 +144,7 @@ class Speech2VideoPipeline(Pipeline):
         self.progress_bar_config = kwargs
 
     def _sanitize_parameters(self, sampling_rate=None, emotion=None, seed=None, fps=None, frame_batch_size=None,
-                             reference_image=None, identity_embedding=None):
+                             reference_image=None, identity_embedding=None, motion_scale=None):
         fps = float(self.model.config.fps if fps is None else fps)
         if not 0 < fps <= MAX_FPS:
             raise Speech2VideoError(f"fps must be in (0, {MAX_FPS:g}], got {fps}")
@@ -152,8 +155,13 @@ class Speech2VideoPipeline(Pipeline):
             raise Speech2VideoError(f"seed must be an integer from -2**63 to 2**64 - 1, got {seed!r}")
         if frame_batch_size is not None and (not isinstance(frame_batch_size, int) or frame_batch_size < 1):
             raise Speech2VideoError(f"frame_batch_size must be a positive integer, got {frame_batch_size!r}")
+        if motion_scale is not None and (isinstance(motion_scale, bool) or not isinstance(motion_scale, (int, float))
+                                         or not 0 <= motion_scale <= MAX_MOTION_SCALE):
+            raise Speech2VideoError(f"motion_scale must be a number from 0 (a still face) to {MAX_MOTION_SCALE}, "
+                                    f"got {motion_scale!r}")
         preprocess = {"sampling_rate": sampling_rate, "fps": fps}
-        forward = {"fps": fps, "emotion": emotion, "seed": seed, "frame_batch_size": frame_batch_size or DEFAULT_FRAME_BATCH}
+        forward = {"fps": fps, "emotion": emotion, "seed": seed, "frame_batch_size": frame_batch_size or DEFAULT_FRAME_BATCH,
+                   "motion_scale": motion_scale}
         if reference_image is not None and identity_embedding is not None:
             raise Speech2VideoError("pass reference_image or identity_embedding, not both")
         if reference_image is not None:
@@ -201,11 +209,11 @@ class Speech2VideoPipeline(Pipeline):
         }
 
     def _frame_stream(self, model_inputs, fps, emotion=None, seed=None, frame_batch_size=DEFAULT_FRAME_BATCH,
-                      identity_embeds=None) -> FrameStream:
+                      identity_embeds=None, motion_scale=None) -> FrameStream:
         return FrameStream(
             self.model, model_inputs["input_values"], model_inputs["num_samples"], model_inputs["num_frames"],
             fps, emotion=emotion, identity_embeds=identity_embeds, frame_batch_size=frame_batch_size,
-            decoder=self.decoder,
+            decoder=self.decoder, motion_scale=motion_scale,
             seeds=None if seed is None else [seed] * len(model_inputs["num_frames"]),
         )
 

@@ -31,7 +31,8 @@ class FrameStream:
         num_frames (B,): frames of each utterance at `fps`.
         emotion: override of the inferred emotion (label or class index); identity_embeds (1 or B, D):
             override of the inferred identity (the static-image baseline).
-        seeds: the seed of each item's motion (default: random).
+        seeds: the seed of each item's motion (default: random); motion_scale: its reach (default: the
+            model's `config.motion_scale`; 0 a still face).
         decoder: renders styles (N, style_dim) into frames (default `model.generator.decode`), e.g. a
             `optimization.CompiledDecoder`.
 
@@ -45,7 +46,7 @@ class FrameStream:
     def __init__(self, model, input_values: torch.Tensor, num_samples: torch.Tensor, num_frames: torch.Tensor,
                  fps: float, emotion=None, identity_embeds: torch.Tensor | None = None, seeds=None,
                  frame_batch_size: int = 16, chunk_seconds: float = CHUNK_SECONDS,
-                 context_seconds: float = CONTEXT_SECONDS, decoder=None):
+                 context_seconds: float = CONTEXT_SECONDS, decoder=None, motion_scale: float | None = None):
         config = model.config
         self.model = model
         self.input_values, self.num_samples = input_values, num_samples.reshape(-1)
@@ -54,6 +55,7 @@ class FrameStream:
         self.fps = fps
         self.seeds = [int(torch.randint(2**62, ())) for _ in num_frames] if seeds is None else list(seeds)
         self.frame_batch_size = frame_batch_size
+        self.motion_scale = motion_scale
         self.decode = decoder or model.generator.decode
         self.chunk_frames = max(1, round(chunk_seconds * fps))
         self.context_samples = round(context_seconds * config.sampling_rate)
@@ -104,6 +106,6 @@ class FrameStream:
         model, k = self.model, self.model.config.content_context
         content = self._first_content if start == 0 else self._encode(start, stop).content_features
         generators = [torch.Generator().manual_seed(seed) for seed in self.seeds]  # noise drawn from block 0
-        motion, state = model.sample_motion(len(self.num_frames), stop - start, generators, state, start)
+        motion, state = model.sample_motion(len(self.num_frames), stop - start, generators, state, start, self.motion_scale)
         styles = model.generator.styles(content, self.identity_embeds, self.emotion_probs, F.pad(motion, (0, 0, k, k)))
         return styles[:, k : k + stop - start], state

@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""Calibrate how much a trained model's face moves: `config.motion_scale`, so that its videos change from
+frame to frame outside the mouth (head motion, blinks, `evaluation.flicker`) as much as a corpus' real videos.
+
+The spontaneous motion is learnt adversarially with a small weight, and how far it reaches drifts from run
+to run (a face that moves more than its speaker costs every frame its likeness). This renders the
+validation clips at a few scales of the motion codes and keeps the one whose flicker matches the real
+clips' (bisection; flicker grows with the scale), then saves the model with it. Weights are untouched.
+
+    python examples/calibrate_motion.py --model grid-s1-128 --dataset_path corpora/grid_s1 \
+        --output_dir outputs/grid-s1-128-calibrated
+
+Prints, as JSON, the real and rendered flicker before and after, and the scale.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from datasets import load_from_disk
+from tqdm.auto import tqdm
+
+from speech2video import Speech2VideoPipeline
+from speech2video.data.schema import decode_audio, decode_frames
+from speech2video.evaluation import flicker
+from speech2video.pipeline_speech2video import MAX_MOTION_SCALE
+from speech2video.training.generator import MOUTH_ROWS
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="Calibrate a model's spontaneous motion to a corpus' real videos.")
+    parser.add_argument("--model", required=True, help="a trained speech2video model (folder or embedded name)")
+    parser.add_argument("--dataset_path", required=True, help="the corpus the model was trained on (save_to_disk)")
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--split", default="validation")
+    parser.add_argument("--max_clips", type=int, default=24)
+    parser.add_argument("--bisection_steps", type=int, default=6)
+    parser.add_argument("--overwrite", action="store_true", help="replace a model already in --output_dir")
+    return parser.parse_args(argv)
+
+
+def outside_mouth_flicker(frames: np.ndarray) -> float:
+    """Flicker of frames (T, S, S, 3) above the mouth rows (the lips and jaw must move)."""
+    size = frames.shape[1]
+    return flicker(frames, mask=(round(MOUTH_ROWS * size), size, 0, size))
+
+
+def rendered_flicker(pipe, clips, scale: float) -> float:
+    """Mean flicker of the model's videos of `clips` (seed i for clip i) with the motion codes times `scale`."""
+    return float(np.mean([
+        outside_mouth_flicker(pipe(audio, sampling_rate=16_000, seed=i, motion_scale=scale).frames)
+        for i, audio in enumerate(tqdm(clips, desc=f"scale {scale:.3f}", leave=False))
+    ]))
+
+
+def calibrate(pipe, clips, target: float, steps: int) -> tuple[float, dict]:
+    """The scale in [0, MAX_MOTION_SCALE] whose rendered flicker is closest to `target` and the flicker measured
+    at each scale tried."""
+    measured = {scale: rendered_flicker(pipe, clips, scale) for scale in (0.0, 1.0)}
+    if measured[0.0] >= target:  # the rendering alone changes more than the real videos: no motion at all
+        return 0.0, measured
+    low, high = (0.0, 1.0) if measured[1.0] > target else (1.0, MAX_MOTION_SCALE)
+    for _ in range(steps):
+        middle = (low + high) / 2
+        measured[middle] = rendered_flicker(pipe, clips, middle)
+        low, high = (low, middle) if measured[middle] > target else (middle, high)
+    best = min(measured, key=lambda scale: abs(measured[scale] - target))
+    return best, measured
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    output_dir = Path(args.output_dir)
+    if (output_dir / "model.safetensors").exists() and not args.overwrite:
+        raise SystemExit(f"{output_dir} already holds a model; pass --overwrite to replace it")
+    split = load_from_disk(args.dataset_path)[args.split].filter(lambda n: n > 2, input_columns="num_frames")
+    split = split.select(range(min(args.max_clips, len(split))))
+    if len(split) == 0:
+        raise SystemExit(f"{args.dataset_path} has no {args.split} clips of 3 frames or more")
+    real = float(np.mean([outside_mouth_flicker(decode_frames(row)) for row in tqdm(split, desc="real clips")]))
+    pipe = Speech2VideoPipeline.from_pretrained(args.model)
+    before = pipe.model.config.motion_scale
+    clips = [decode_audio(row) for row in split]
+    scale, measured = calibrate(pipe, clips, real, args.bisection_steps)
+    pipe.model.config.motion_scale = scale
+    pipe.model.save_pretrained(output_dir)
+    print(json.dumps({
+        "clips": len(clips), "real_flicker": real, "motion_scale_before": before, "motion_scale": scale,
+        "flicker_before": measured[1.0] if before == 1.0 else rendered_flicker(pipe, clips, before),
+        "flicker_after": measured[scale], "flicker_by_scale": {f"{s:.4f}": f for s, f in sorted(measured.items())},
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
