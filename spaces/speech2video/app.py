@@ -18,6 +18,7 @@ import numpy as np
 
 from speech2video import Speech2VideoError, Speech2VideoPipeline, embedded_models, load_audio
 from speech2video.checkpoints import DEFAULT_MODEL
+from speech2video.pipeline_speech2video import MAX_MOTION_SCALE
 
 MAX_SECONDS = 30  # longer recordings are refused (a 3.8 s recording renders in 1.0 s on 2 CPU cores)
 SILENCE_PEAK = 1e-3  # a peak below this (-60 dBFS) is treated as silence
@@ -61,15 +62,16 @@ def voice_summary(pipe: Speech2VideoPipeline, identity: np.ndarray) -> str:
     return "Face parameters inferred from the voice (0..1; hair, shirt and background are not in a voice):\n" + "\n".join(lines)
 
 
-def generate(audio_path, video_path, model_name, emotion, seed, progress=gr.Progress(track_tqdm=True)):
+def generate(audio_path, video_path, model_name, emotion, seed, motion=1.0, progress=gr.Progress(track_tqdm=True)):
     audio = read_speech(audio_path, video_path)
     pipe = load_pipeline(model_name)
     labels = pipe.model.config.emotion_labels
     if emotion != "auto" and emotion not in labels:
         raise gr.Error(f"{model_name} knows the emotions {', '.join(labels)}; choose one of them or auto.")
     pipe.set_progress_bar_config(desc="rendering")  # followed by gr.Progress(track_tqdm=True)
+    motion_scale = min(MAX_MOTION_SCALE, float(motion) * pipe.model.config.motion_scale)  # x the calibrated amount
     video = pipe(audio, sampling_rate=SAMPLING_RATE, seed=int(seed), emotion=None if emotion == "auto" else emotion,
-                 stream=True)
+                 motion_scale=motion_scale, stream=True)
     path = new_output_folder() / "speech2video.mp4"
     video.save(path)  # frames go to the file as they are rendered
     return str(path), video.emotion_probs, voice_summary(pipe, video.identity_embedding)
@@ -101,6 +103,7 @@ def build_demo() -> gr.Blocks:
                 model = gr.Dropdown(models, value=default, label="Model")
                 emotion = gr.Dropdown(emotions, value="auto", label="Emotion (auto: from the voice)")
                 seed = gr.Number(value=0, precision=0, label="Seed (blinks and head motion)")
+                motion = gr.Slider(0, 2, value=1, step=0.1, label="Motion (x the amount the model was calibrated to)")
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
                 if EXAMPLES:
                     gr.Examples([[str(path)] for path in EXAMPLES], inputs=[audio], label="Example voices")
@@ -108,7 +111,7 @@ def build_demo() -> gr.Blocks:
                 output = gr.Video(label="Talking face", format="mp4", elem_id="talking-face")
                 probabilities = gr.Label(label="Emotion heard in the voice", num_top_classes=len(emotions) - 1)
                 summary = gr.Markdown()
-        button.click(generate, [audio, video_input, model, emotion, seed], [output, probabilities, summary],
+        button.click(generate, [audio, video_input, model, emotion, seed, motion], [output, probabilities, summary],
                      api_name="generate")
     return demo.queue(default_concurrency_limit=1, max_size=16)
 
