@@ -5,7 +5,10 @@ frame to frame outside the mouth (head motion, blinks, `evaluation.flicker`) as 
 The spontaneous motion is learnt adversarially with a small weight, and how far it reaches drifts from run
 to run (a face that moves more than its speaker costs every frame its likeness). This renders the
 validation clips at a few scales of the motion codes and keeps the one whose flicker matches the real
-clips' (bisection; flicker grows with the scale), then saves the model with it. Weights are untouched.
+clips' (bisection; flicker grows with the scale), then saves the model with it. Weights are untouched. By
+default it only damps (`--max_scale 1`): codes beyond the trained ones are an extrapolation. A model whose
+flicker does not change with the scale has a collapsed motion process (its faces move only by rendering
+jitter); the script says so.
 
     python examples/calibrate_motion.py --model grid-s1-128 --dataset_path corpora/grid_s1 \
         --output_dir outputs/grid-s1-128-calibrated
@@ -15,6 +18,7 @@ Prints, as JSON, the real and rendered flicker before and after, and the scale.
 
 import argparse
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +31,8 @@ from speech2video.evaluation import flicker
 from speech2video.pipeline_speech2video import MAX_MOTION_SCALE
 from speech2video.training.generator import MOUTH_ROWS
 
+logger = logging.getLogger(__name__)
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Calibrate a model's spontaneous motion to a corpus' real videos.")
@@ -36,6 +42,7 @@ def parse_args(argv=None):
     parser.add_argument("--split", default="validation")
     parser.add_argument("--max_clips", type=int, default=24)
     parser.add_argument("--bisection_steps", type=int, default=6)
+    parser.add_argument("--max_scale", type=float, default=1.0, help=f"at most {MAX_MOTION_SCALE}")
     parser.add_argument("--overwrite", action="store_true", help="replace a model already in --output_dir")
     return parser.parse_args(argv)
 
@@ -54,13 +61,15 @@ def rendered_flicker(pipe, clips, scale: float) -> float:
     ]))
 
 
-def calibrate(pipe, clips, target: float, steps: int) -> tuple[float, dict]:
-    """The scale in [0, MAX_MOTION_SCALE] whose rendered flicker is closest to `target` and the flicker measured
-    at each scale tried."""
-    measured = {scale: rendered_flicker(pipe, clips, scale) for scale in (0.0, 1.0)}
+def calibrate(pipe, clips, target: float, steps: int, max_scale: float = 1.0) -> tuple[float, dict]:
+    """The scale in [0, max_scale] whose rendered flicker is closest to `target` and the flicker measured at
+    each scale tried."""
+    measured = {scale: rendered_flicker(pipe, clips, scale) for scale in (0.0, max_scale)}
     if measured[0.0] >= target:  # the rendering alone changes more than the real videos: no motion at all
         return 0.0, measured
-    low, high = (0.0, 1.0) if measured[1.0] > target else (1.0, MAX_MOTION_SCALE)
+    if measured[max_scale] <= target:  # moves less than the real videos even at the largest scale allowed
+        return max_scale, measured
+    low, high = 0.0, max_scale
     for _ in range(steps):
         middle = (low + high) / 2
         measured[middle] = rendered_flicker(pipe, clips, middle)
@@ -82,12 +91,19 @@ def main(argv=None):
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     before = pipe.model.config.motion_scale
     clips = [decode_audio(row) for row in split]
-    scale, measured = calibrate(pipe, clips, real, args.bisection_steps)
+    if not 0 < args.max_scale <= MAX_MOTION_SCALE:
+        raise SystemExit(f"--max_scale must be in (0, {MAX_MOTION_SCALE}]")
+    scale, measured = calibrate(pipe, clips, real, args.bisection_steps, args.max_scale)
+    motion_effect = measured[args.max_scale] - measured[0.0]
+    if motion_effect < 0.05 * real:
+        logger.warning("the motion scale barely changes the videos (flicker %.5f at 0, %.5f at %g): this model's "
+                       "motion process has collapsed, its faces move only by rendering jitter; retrain the generator",
+                       measured[0.0], measured[args.max_scale], args.max_scale)
     pipe.model.config.motion_scale = scale
     pipe.model.save_pretrained(output_dir)
     print(json.dumps({
-        "clips": len(clips), "real_flicker": real, "motion_scale_before": before, "motion_scale": scale,
-        "flicker_before": measured[1.0] if before == 1.0 else rendered_flicker(pipe, clips, before),
+        "clips": len(clips), "real_flicker": real, "flicker_change_from_motion": motion_effect, "motion_scale_before": before, "motion_scale": scale,
+        "flicker_before": measured.get(before) or rendered_flicker(pipe, clips, before),
         "flicker_after": measured[scale], "flicker_by_scale": {f"{s:.4f}": f for s, f in sorted(measured.items())},
     }, indent=2))
 

@@ -26,11 +26,13 @@ class FlickeringPipe:
         return type("Video", (), {"frames": frames})
 
 
-@pytest.mark.parametrize("target,expected", [(0.004, 0.4), (0.025, 2.5), (0.0, 0.0)])
-def test_bisection_finds_the_scale_of_the_real_flicker(target, expected):
-    scale, measured = calibrate_motion.calibrate(FlickeringPipe(gain=0.01), [np.zeros(16_000)], target, steps=7)
+@pytest.mark.parametrize("target,max_scale,expected", [(0.004, 1.0, 0.4), (0.025, 3.0, 2.5), (0.0, 1.0, 0.0),
+                                                        (0.025, 1.0, 1.0)])
+def test_bisection_finds_the_scale_of_the_real_flicker(target, max_scale, expected):
+    scale, measured = calibrate_motion.calibrate(FlickeringPipe(gain=0.01), [np.zeros(16_000)], target, steps=7,
+                                                 max_scale=max_scale)
     assert scale == pytest.approx(expected, abs=0.03)
-    assert measured[scale] == pytest.approx(target, abs=0.0005)
+    assert measured[scale] == pytest.approx(min(target, 0.01 * max_scale), abs=0.0005)  # damping only by default
 
 
 def test_script_saves_the_model_with_its_calibrated_scale_and_keeps_the_weights(corpus_with_targets, tmp_path, capsys):
@@ -44,6 +46,8 @@ def test_script_saves_the_model_with_its_calibrated_scale_and_keeps_the_weights(
     scale = Speech2VideoConfig.from_pretrained(output).motion_scale
     assert report["motion_scale"] == scale and 0 <= scale <= 3 and report["clips"] == 2
     assert report["real_flicker"] > 0 and str(f"{scale:.4f}") in report["flicker_by_scale"]
+    assert report["flicker_change_from_motion"] == pytest.approx(
+        report["flicker_by_scale"]["1.0000"] - report["flicker_by_scale"]["0.0000"])
     calibrated, original = Speech2VideoModel.from_pretrained(output), Speech2VideoModel.from_pretrained(model_dir)
     for (name, value), (_, before) in zip(calibrated.state_dict().items(), original.state_dict().items()):
         assert torch.equal(value, before), name
