@@ -83,6 +83,8 @@ def main(argv=None):
     output_dir = Path(args.output_dir)
     if (output_dir / "model.safetensors").exists() and not args.overwrite:
         raise SystemExit(f"{output_dir} already holds a model; pass --overwrite to replace it")
+    if not 0 < args.max_scale <= MAX_MOTION_SCALE:
+        raise SystemExit(f"--max_scale must be in (0, {MAX_MOTION_SCALE}]")
     split = load_from_disk(args.dataset_path)[args.split].filter(lambda n: n > 2, input_columns="num_frames")
     split = split.select(range(min(args.max_clips, len(split))))
     if len(split) == 0:
@@ -91,8 +93,6 @@ def main(argv=None):
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     before = pipe.model.config.motion_scale
     clips = [decode_audio(row) for row in split]
-    if not 0 < args.max_scale <= MAX_MOTION_SCALE:
-        raise SystemExit(f"--max_scale must be in (0, {MAX_MOTION_SCALE}]")
     scale, measured = calibrate(pipe, clips, real, args.bisection_steps, args.max_scale)
     motion_effect = measured[args.max_scale] - measured[0.0]
     if motion_effect < 0.05 * real:
@@ -103,7 +103,7 @@ def main(argv=None):
     pipe.model.save_pretrained(output_dir)
     print(json.dumps({
         "clips": len(clips), "real_flicker": real, "flicker_change_from_motion": motion_effect, "motion_scale_before": before, "motion_scale": scale,
-        "flicker_before": measured.get(before) or rendered_flicker(pipe, clips, before),
+        "flicker_before": measured[before] if before in measured else rendered_flicker(pipe, clips, before),
         "flicker_after": measured[scale], "flicker_by_scale": {f"{s:.4f}": f for s, f in sorted(measured.items())},
     }, indent=2))
 

@@ -54,6 +54,7 @@ def test_seed_reproduces_and_changes_motion(tiny_pipeline, wav_file):
 def test_motion_scale_zero_is_a_still_face_whatever_the_seed(tiny_pipeline, wav_file):
     still, still_other_seed = (tiny_pipeline(str(wav_file), seed=s, motion_scale=0).frames for s in (1, 2))
     np.testing.assert_array_equal(still, still_other_seed)
+    np.testing.assert_array_equal(still, tiny_pipeline(str(wav_file), seed=1, motion_scale=np.float32(0)).frames)
     default, explicit = (tiny_pipeline(str(wav_file), seed=1, **kw).frames for kw in ({}, {"motion_scale": 1.0}))
     np.testing.assert_array_equal(default, explicit)  # the tiny model's config.motion_scale is 1
     assert not np.array_equal(still, default)
