@@ -84,7 +84,10 @@ def parse_args(argv=None):
                         help="teacher consistency: emotion KL + identity and mouth errors (identity in units of its spread)")
     parser.add_argument("--adversarial_weight", type=float, default=0.05)
     parser.add_argument("--sync_weight", type=float, default=0.3)
-    parser.add_argument("--kl_weight", type=float, default=0.001)
+    parser.add_argument("--motion_codes", choices=["normalised", "variational"], default="normalised",
+                        help="the motion encoder's codes: its means scaled to unit mean variance over the batch (they "
+                             "cannot shrink away), or samples of its posterior with a KL to N(0, 1) (--kl_weight; collapsed on SynthTalk)")
+    parser.add_argument("--kl_weight", type=float, default=0.001, help="with --motion_codes variational")
     parser.add_argument("--ema_decay", type=float, default=0.999)
     parser.add_argument("--gradient_accumulation_steps", type=int, default=1)
     parser.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default="no")
@@ -276,7 +279,11 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     # centred on the window: the code says how the face moves, not what stays (who, which mood), which must
     # come from identity and emotion; otherwise the generator reads them here and ignores its inputs
     mean = mean - mean.mean(dim=1, keepdim=True)
-    motion = mean + torch.randn_like(mean) * (0.5 * log_variance).exp()
+    if args.motion_codes == "normalised":  # unit mean variance over the batch: they cannot shrink until ignored,
+        # while the encoder still chooses which dimensions carry it (forcing each to unit spread fed noise in)
+        motion = encoded = mean / mean.flatten(0, 1).var(dim=0).mean().sqrt().clamp_min(1e-4)
+    else:  # the motion critic compares the prior with the posterior means
+        motion, encoded = mean + torch.randn_like(mean) * (0.5 * log_variance).exp(), mean
     styles = model.generator.styles(batch.content, batch.identity, batch.emotion_probs, motion)[:, rendered]
     fake = model.generator.decode(styles.flatten(0, 1)).unflatten(0, (batch_size, batch.frames))
     noise = torch.randn(batch_size, MOTION_WARMUP + window, model.config.motion_noise_dim)
@@ -292,7 +299,7 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
             hinge_discriminator_loss(critics_.frame(real.flatten(0, 1), frame_condition),
                                      critics_.frame(fake.detach().flatten(0, 1), frame_condition))
             + hinge_discriminator_loss(critics_.sequence(real, audio), critics_.sequence(fake.detach(), audio))
-            + hinge_discriminator_loss(critics_.motion(mean.detach()), critics_.motion(prior.detach()))
+            + hinge_discriminator_loss(critics_.motion(encoded.detach()), critics_.motion(prior.detach()))
             + sync_loss(critics_.sync, video, sync_audio)
         )
         accelerator.backward(loss_d)
@@ -300,10 +307,9 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
         optimizer_d.zero_grad()
         logs["loss_d"] = loss_d.item()
 
-    losses = {
-        "l1": args.l1_weight * reconstruction_loss(fake, real),
-        "kl": args.kl_weight * kl_to_standard_normal(mean, log_variance),
-    }
+    losses = {"l1": args.l1_weight * reconstruction_loss(fake, real)}
+    if args.motion_codes == "variational":
+        losses["kl"] = args.kl_weight * kl_to_standard_normal(mean, log_variance)
     if teacher is not None:
         seen = teacher(fake.flatten(0, 1))
         emotion = F.log_softmax(seen.emotion_logits, -1).unflatten(0, (batch_size, batch.frames)).mean(1)

@@ -29,6 +29,7 @@ def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tm
     assert all(math.isfinite(value) for entry in logs for value in entry.values())
     adversarial = [entry for entry in logs if "loss_d" in entry]
     assert len(adversarial) == 6 and {"loss_sync", "loss_adversarial", "loss_motion_prior"} <= set(adversarial[0])
+    assert "loss_kl" not in logs[0]  # normalised motion codes (the default) have no KL
     first, last = (sum(entry["loss_l1"] for entry in part) / 5 for part in (logs[:5], logs[15:20]))  # warm-up
     assert last < 0.85 * first, (first, last)
     assert (output / "samples" / "step-13.mp4").stat().st_size > 0 and (output / "samples" / "final.mp4").exists()
@@ -59,9 +60,10 @@ def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_
     script = load_example_script("train_generator")
     with pytest.raises(SystemExit, match="no teacher targets.*--teacher none --conditioning student"):
         script.main(common)
-    script.main([*common, "--teacher", "none", "--conditioning", "student", "--lr_scheduler", "linear"])
+    script.main([*common, "--teacher", "none", "--conditioning", "student", "--lr_scheduler", "linear",
+                 "--motion_codes", "variational"])
     logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
-    assert len(logs) == 4 and "loss_sync" in logs[-1] and "loss_teacher" not in logs[-1]
+    assert len(logs) == 4 and {"loss_sync", "loss_kl"} <= set(logs[-1]) and "loss_teacher" not in logs[-1]
     assert [entry["lr"] for entry in logs] == pytest.approx([2e-4, 1.5e-4, 1e-4, 0.5e-4])  # decays to zero at the end
     assert all(math.isfinite(value) for entry in logs for value in entry.values())
     # it learnt the student's outputs, not a teacher's space: a reference picture cannot stand in for them
