@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from conftest import load_example_script, tiny_config
 from speech2video import Speech2VideoModel
@@ -38,6 +39,18 @@ def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tm
     trained = Speech2VideoModel.from_pretrained(student)
     assert torch.equal(model.encoder.wav2vec2.feature_extractor.conv_layers[0].conv.weight,
                        trained.encoder.wav2vec2.feature_extractor.conv_layers[0].conv.weight)
+
+    # an earlier step kept as a model: the checkpoint's live weights with the run's configuration
+    export = load_example_script("export_checkpoint")
+    export.main(["--checkpoint", str(output / "checkpoint-13"), "--config_model", str(output), "--output_dir",
+                 str(tmp_path / "step-13")])
+    step_13 = Speech2VideoModel.from_pretrained(tmp_path / "step-13")
+    saved = load_file(output / "checkpoint-13" / "model.safetensors")
+    assert torch.equal(step_13.generator.to_rgb.weight, saved["generator.to_rgb.weight"])
+    assert not torch.equal(step_13.generator.to_rgb.weight, model.generator.to_rgb.weight)
+    with pytest.raises(SystemExit, match="already holds a model"):
+        export.main(["--checkpoint", str(output / "checkpoint-13"), "--config_model", str(output), "--output_dir",
+                     str(tmp_path / "step-13")])
 
     script.main([*common, "--max_train_steps", "28", "--resume_from_checkpoint", "latest", "--lr_scheduler", "linear"])
     logs = [json.loads(line) for line in (output / "losses.jsonl").read_text().splitlines()]
