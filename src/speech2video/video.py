@@ -38,13 +38,13 @@ class VideoWriter:
     """
 
     def __init__(self, path, fps: float, audio: np.ndarray | None = None, sampling_rate: int = 16_000,
-                 overwrite: bool = False, crf: int = 18, threads: int = 0):
+                 overwrite: bool = False, crf: int = 18, deterministic: bool = False):
         self.path = check_output_path(path, overwrite)
         self.fps = Fraction(fps).limit_denominator(1001)
         self.audio = None if audio is None else np.asarray(audio, dtype=np.float32).reshape(-1)  # clipped per chunk
         self.sampling_rate = sampling_rate
         self.crf = crf
-        self.threads = threads  # x264 threads, 0 = automatic
+        self.deterministic = deterministic  # the same bytes on every run (slower: one thread, no x264 assembly)
         self.frames_written = 0
         self._audio_written = 0
         self._container = None
@@ -81,7 +81,9 @@ class VideoWriter:
         self._video = self._container.add_stream("libx264", rate=self.fps)
         self._video.height, self._video.width = height + height % 2, width + width % 2
         self._video.pix_fmt = "yuv420p"
-        self._video.options = {"crf": str(self.crf), "preset": "veryfast", "threads": str(self.threads)}
+        self._video.options = {"crf": str(self.crf), "preset": "veryfast"}
+        if self.deterministic:  # x264's SIMD code gave other bytes from run to run on an AVX-512 CPU under load
+            self._video.options |= {"threads": "1", "x264-params": "no-asm=1"}
         if self.audio is not None:
             self._audio = self._container.add_stream("aac", rate=self.sampling_rate, layout="mono")
 
@@ -126,10 +128,10 @@ def write_video(path, frames: np.ndarray, fps: float, audio: np.ndarray | None =
 
 
 def encode_mp4(frames: np.ndarray, fps: float, crf: int = 18) -> bytes:
-    """H.264 mp4 bytes of `frames` (T, H, W, 3) uint8, single-threaded (deterministic, for corpus workers)."""
+    """H.264 mp4 bytes of `frames` (T, H, W, 3) uint8, the same on every run (for corpus builds)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "clip.mp4"
-        with VideoWriter(path, fps, crf=crf, threads=1) as writer:
+        with VideoWriter(path, fps, crf=crf, deterministic=True) as writer:
             writer.write(frames)
         return path.read_bytes()
 
