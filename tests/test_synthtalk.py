@@ -5,6 +5,7 @@ import pytest
 
 from speech2video.data.synthtalk import EMOTIONS, Speaker, build_corpus, make_clip
 from speech2video.data.synthtalk.animation import closure_intervals
+from speech2video.data.synthtalk.corpus import split_speakers
 from speech2video.data.synthtalk.face import FaceLook
 from speech2video.data.synthtalk.sentences import is_test_sentence, sentence_pool
 from speech2video import OutputError
@@ -64,6 +65,14 @@ def test_a_killed_build_restarts_from_its_finished_shards(tmp_path, corpus, monk
     assert not shards.exists()
     for split in corpus:
         assert again[split]["audio"] == corpus[split]["audio"] and again[split]["video"] == corpus[split]["video"]
+
+
+def test_every_split_gets_speakers_even_from_a_few():
+    for num_speakers in range(3, 40):
+        splits = split_speakers(num_speakers)
+        assert all(len(speakers) > 0 for speakers in splits.values()), (num_speakers, splits)
+        assert [i for split in ("train", "validation", "test") for i in splits[split]] == list(range(num_speakers))
+    assert [len(split_speakers(n)["train"]) for n in (10, 25, 500)] == [8, 20, 400]  # as before for larger corpora
 
 
 def test_splits_have_disjoint_speakers_and_train_test_disjoint_sentences(corpus):

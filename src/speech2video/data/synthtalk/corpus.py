@@ -113,9 +113,9 @@ def _frame_energy(audio: np.ndarray, num_frames: int, fps: float) -> np.ndarray:
 
 
 def split_speakers(num_speakers: int) -> dict[str, range]:
-    """Disjoint speaker id ranges per split."""
-    train = round(num_speakers * SPLIT_FRACTIONS["train"])
-    validation = round(num_speakers * SPLIT_FRACTIONS["validation"])
+    """Disjoint speaker id ranges per split, each with at least one speaker (num_speakers >= 3)."""
+    validation = max(1, round(num_speakers * SPLIT_FRACTIONS["validation"]))
+    train = min(round(num_speakers * SPLIT_FRACTIONS["train"]), num_speakers - validation - 1)
     return {"train": range(0, train), "validation": range(train, train + validation),
             "test": range(train + validation, num_speakers)}
 
