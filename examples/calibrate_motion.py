@@ -102,7 +102,8 @@ def main(argv=None):
     pipe.model.config.motion_scale = scale
     pipe.model.save_pretrained(output_dir)
     print(json.dumps({
-        "clips": len(clips), "real_flicker": real, "flicker_change_from_motion": motion_effect, "motion_scale_before": before, "motion_scale": scale,
+        "clips": len(clips), "real_flicker": real, "flicker_change_from_motion": motion_effect,
+        "motion_scale_before": before, "motion_scale": scale,
         "flicker_before": measured[before] if before in measured else rendered_flicker(pipe, clips, before),
         "flicker_after": measured[scale], "flicker_by_scale": {f"{s:.4f}": f for s, f in sorted(measured.items())},
     }, indent=2))

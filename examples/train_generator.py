@@ -86,7 +86,8 @@ def parse_args(argv=None):
     parser.add_argument("--sync_weight", type=float, default=0.3)
     parser.add_argument("--motion_codes", choices=["normalised", "variational"], default="normalised",
                         help="the motion encoder's codes: its means scaled to unit mean variance over the batch (they "
-                             "cannot shrink away), or samples of its posterior with a KL to N(0, 1) (--kl_weight; collapsed on SynthTalk)")
+                             "cannot shrink away), or samples of its posterior with a KL to N(0, 1) (--kl_weight; "
+                             "collapsed on SynthTalk)")
     parser.add_argument("--kl_weight", type=float, default=0.001, help="with --motion_codes variational")
     parser.add_argument("--ema_decay", type=float, default=0.999)
     parser.add_argument("--gradient_accumulation_steps", type=int, default=1)

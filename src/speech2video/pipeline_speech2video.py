@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -155,8 +156,8 @@ class Speech2VideoPipeline(Pipeline):
             raise Speech2VideoError(f"seed must be an integer from -2**63 to 2**64 - 1, got {seed!r}")
         if frame_batch_size is not None and (not isinstance(frame_batch_size, int) or frame_batch_size < 1):
             raise Speech2VideoError(f"frame_batch_size must be a positive integer, got {frame_batch_size!r}")
-        if motion_scale is not None and (isinstance(motion_scale, bool) or not isinstance(motion_scale, (int, float, np.integer, np.floating))
-                                         or not 0 <= motion_scale <= MAX_MOTION_SCALE):
+        if motion_scale is not None and (isinstance(motion_scale, bool) or not isinstance(motion_scale, numbers.Real)
+                                         or not 0 <= motion_scale <= MAX_MOTION_SCALE):  # numpy numbers too
             raise Speech2VideoError(f"motion_scale must be a number from 0 (a still face) to {MAX_MOTION_SCALE}, "
                                     f"got {motion_scale!r}")
         preprocess = {"sampling_rate": sampling_rate, "fps": fps}
