@@ -19,10 +19,12 @@ generated and real frames on the teacher's outputs (identity + emotion + mouth),
 domain teacher instead of Inception (which is not available offline).
 
 `--corpus grid-test`: held-out sentences of the GRID speaker (a single-speaker model such as `grid-s1-128`).
-Rows: speech-only; "still closed mouth", the clip's first real frame (silence: GRID clips start and end
-with it) held for the whole clip; real video; mean face. Metrics: PSNR / SSIM against the real frames,
-mouth landmark distance (LMD, dlib's 68 points, pixels at 128 px, centred per frame), sync within +-1 frame
-and confidence (a sync expert trained on GRID training clips), flicker, CPBD-like sharpness.
+Rows: speech-only; for a model with reference frames (`train_generator.py --reference_frames`), the
+static-image baseline: the same model given the clip's first real frame (`reference_image=`); "still closed
+mouth", that frame (silence: GRID clips start and end with it) held for the whole clip; real video; mean face.
+Metrics: PSNR / SSIM against the real frames, mouth landmark distance (LMD, dlib's 68 points, pixels at
+128 px, centred per frame), sync within +-1 frame and confidence (a sync expert trained on GRID training
+clips), flicker, CPBD-like sharpness.
 
     python benchmarks/quality.py --model synthtalk-128 --corpus synthtalk-test --ablation_model outputs/no-distillation
     python benchmarks/quality.py --model grid-s1-128 --corpus grid-test
@@ -194,13 +196,18 @@ def evaluate_synthtalk(test, corpus, pipe, expert, ablation_pipe) -> dict:
 def evaluate_grid(test, corpus, pipe, expert) -> dict:
     still_face = mean_face(corpus)
     still_face_mouth = mouth_landmarks(still_face[None])
-    rows = {"speech-only": [], "still closed mouth": [], "real video": [], "mean face": []}
+    with_picture = pipe.model.config.reference_frame
+    rows = {"speech-only": [], **({"static-image baseline": []} if with_picture else {}),
+            "still closed mouth": [], "real video": [], "mean face": []}
     for row in tqdm(test, desc="clips"):
         audio, real = decode_audio(row), decode_frames(row)
         real_mouth = mouth_landmarks(real)
         generated = pipe(audio, sampling_rate=16_000, seed=0).frames
-        videos = {  # each with its mouth landmarks; a still video's are its one frame's, repeated
-            "speech-only": (generated, mouth_landmarks(generated)),
+        videos = {"speech-only": (generated, mouth_landmarks(generated))}  # with mouth landmarks
+        if with_picture:
+            generated = pipe(audio, sampling_rate=16_000, seed=0, reference_image=real[0]).frames
+            videos["static-image baseline"] = (generated, mouth_landmarks(generated))
+        videos |= {  # a still video's landmarks are its one frame's, repeated
             "still closed mouth": (still(real[0], len(real)), still(real_mouth[0], len(real))),
             "real video": (real, real_mouth),
             "mean face": (still(still_face, len(real)), still(still_face_mouth[0], len(real))),
@@ -252,8 +259,15 @@ GRID_TEXT = (
     "holds each clip's first real frame (GRID clips start in silence) for the whole clip: the reference the mouth "
     "landmark distance (LMD) must beat; LMD uses dlib's 68-point landmarks (evaluation only; iBUG 300-W, "
     "non-commercial) on the mouth, centred per frame, in pixels at 128 px, lower is better. The sync expert is "
-    "trained on GRID training clips. There is no static-image baseline row: a single-speaker model has no "
-    "identity to take from a picture."
+    "trained on GRID training clips."
+)
+GRID_REFERENCE_TEXT = (
+    " The static-image baseline is the same model given the clip's first real frame as its reference picture "
+    "(its pixels join the generator's decoder)."
+)
+GRID_NO_REFERENCE_TEXT = (
+    " There is no static-image baseline row: this model was trained without reference frames, and a "
+    "single-speaker model has no identity to take from a picture."
 )
 
 
@@ -284,7 +298,10 @@ def main() -> None:
     parser.add_argument("--corpus_path", default=None, help="the corpus folder (default: corpora/synthtalk-targets "
                                                             "or corpora/grid_s1)")
     parser.add_argument("--ablation_model", default=None, help="the trained no-distillation model (SynthTalk)")
-    parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_CLIPS} test clips")
+    parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_CLIPS} clips")
+    parser.add_argument("--split", choices=["test", "validation"], default="test",
+                        help="held-out clips to measure on: validation to choose between checkpoints (no report "
+                             "is written unless --output says where), test for the figures to publish")
     parser.add_argument("--sync_expert", default=None,
                         help="cached sync expert (default: cache/sync-expert-<corpus>-<digest of its audio>.safetensors)")
     parser.add_argument("--output", default=None, help='markdown report (default: docs/results.md or '
@@ -298,7 +315,7 @@ def main() -> None:
     if not corpus_path.exists():
         raise SystemExit(f"no corpus at {corpus_path}: build it first (docs/evaluation.md)")
     corpus = load_from_disk(str(corpus_path))
-    test = corpus["test"].filter(lambda n: n > 20, input_columns="num_frames")
+    test = corpus[args.split].filter(lambda n: n > 20, input_columns="num_frames")
     if args.quick:
         test = test.select(range(min(QUICK_CLIPS, len(test))))
     name = args.corpus.removesuffix("-test")
@@ -307,7 +324,8 @@ def main() -> None:
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     if args.corpus == "grid-test":
         results = evaluate_grid(test, corpus, pipe, expert)
-        columns, text = GRID_COLUMNS, GRID_TEXT
+        columns = GRID_COLUMNS
+        text = GRID_TEXT + (GRID_REFERENCE_TEXT if pipe.model.config.reference_frame else GRID_NO_REFERENCE_TEXT)
     else:
         ablation = Speech2VideoPipeline.from_pretrained(args.ablation_model) if args.ablation_model else None
         results = evaluate_synthtalk(test, corpus, pipe, expert, ablation)
@@ -321,12 +339,16 @@ def main() -> None:
     command = f"--model {args.model or 'default'} --corpus {args.corpus}"
     if args.ablation_model:
         command += f" --ablation_model {args.ablation_model}"
+    if args.split != "test":
+        command += f" --split {args.split}"
     meta = {"model": args.model or "default", "corpus": args.corpus, "clips": len(test),
             "seconds": time.time() - started, "machine": f"{torch.get_num_threads()} CPU thread(s)",
             "command": command + (" --quick" if args.quick else ""),
             "sync_expert_detects_2_frame_delay": float(np.mean(detected))}
     print(json.dumps({**meta, "results": results}, indent=1))
-    output = (None if args.quick else REPORTS[args.corpus]) if args.output is None else args.output
+    output = args.output
+    if output is None:  # the published report: the whole test split only
+        output = None if args.quick or args.split != "test" else REPORTS[args.corpus]
     if output:
         Path(output).write_text(markdown(results, meta, columns, text))
 

@@ -14,6 +14,10 @@ sequence (with the audio) and motion critics, and a lip-sync critic trained agai
 The generator learns to render from identity and emotion in the face teachers' spaces (`--conditioning
 teacher`, the targets of each clip); at inference the student's predictions from the voice take their place,
 or, for the static-image baseline, the identity teacher's reading of a picture (`reference_image=`).
+With `--reference_frames`, the generator also learns to render from the pixels of a picture of the speaker
+(another frame of the clip, left out for `--reference_dropout` of the clips so it still renders from speech
+alone): the static-image baseline of a single-speaker model, which has no identity to read from a picture.
+`--train_only_reference` trains that encoder alone, leaving what the model renders from speech untouched.
 """
 
 import argparse
@@ -65,6 +69,13 @@ def parse_args(argv=None):
     parser.add_argument("--conditioning", choices=["teacher", "student"], default="teacher",
                         help="identity and emotion inputs while training: the face teachers' targets (the student "
                              "predicts in their spaces and replaces them at inference) or the student's predictions")
+    parser.add_argument("--reference_frames", action="store_true",
+                        help="add a reference-frame encoder to the generator (config.reference_frame) and train it")
+    parser.add_argument("--reference_dropout", type=float, default=0.5,
+                        help="with --reference_frames, the share of clips rendered without their picture")
+    parser.add_argument("--train_only_reference", action="store_true",
+                        help="with --reference_frames, train the reference encoder alone: the rest of the generator "
+                             "keeps its weights, so videos rendered from speech alone stay exactly the same")
     parser.add_argument("--max_train_steps", type=int, default=3000)
     parser.add_argument("--max_train_samples", type=int, default=None, help="use only the first N training clips")
     parser.add_argument("--train_batch_size", type=int, default=4, help="clips per step")
@@ -140,7 +151,8 @@ def main(argv=None):
     train_dataset = corpus["train"].filter(lambda n: n >= args.motion_frames, input_columns="num_frames")
     if args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(args.max_train_samples, len(train_dataset))))
-    model = Speech2VideoModel.from_pretrained(args.student_model_path)
+    model = Speech2VideoModel.from_pretrained(args.student_model_path,
+                                              **({"reference_frame": True} if args.reference_frames else {}))
     if args.model_config:  # a fresh generator of another shape around the trained student
         student = model
         config = student.config.to_dict() | json.loads(Path(args.model_config).read_text())
@@ -158,7 +170,7 @@ def main(argv=None):
     def collate_train(index):  # windows drawn from the batch's own seed: the same after a resume
         batch_rng = np.random.default_rng([args.seed, zlib.crc32(np.asarray(index, np.int64).tobytes())])
         return collate_generator([(train_dataset[i], features[i]) for i in index], args.motion_frames, args.frames,
-                                 args.max_shift, batch_rng, args.conditioning)
+                                 args.max_shift, batch_rng, args.conditioning, args.reference_frames)
 
     train_dataloader = torch.utils.data.DataLoader(
         list(range(len(train_dataset))), batch_size=args.train_batch_size, shuffle=True, drop_last=True,
@@ -170,7 +182,14 @@ def main(argv=None):
     identity_spread = None
     if teacher is not None:  # identity errors in units of each dimension's spread (a 0.1 hue error is not a 0.1 size error)
         identity_spread = torch.tensor(np.array(train_dataset["teacher_identity"]), dtype=torch.float32).std(0).clamp_min(1e-3)
-    generator_parameters = [*model.generator.parameters(), *model.motion.parameters()]
+    if args.train_only_reference:
+        if not args.reference_frames:
+            raise SystemExit("--train_only_reference needs --reference_frames")
+        model.requires_grad_(False)
+        model.generator.reference.requires_grad_(True)
+        generator_parameters = list(model.generator.reference.parameters())
+    else:
+        generator_parameters = [*model.generator.parameters(), *model.motion.parameters()]
     optimizer_g = torch.optim.Adam([*generator_parameters, *motion_encoder.parameters()], lr=args.learning_rate,
                                    betas=(0.5, 0.999))
     optimizer_d = torch.optim.Adam(critics.parameters(), lr=args.discriminator_learning_rate, betas=(0.5, 0.999))
@@ -286,7 +305,12 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     else:  # the motion critic compares the prior with the posterior means
         motion, encoded = mean + torch.randn_like(mean) * (0.5 * log_variance).exp(), mean
     styles = model.generator.styles(batch.content, batch.identity, batch.emotion_probs, motion)[:, rendered]
-    fake = model.generator.decode(styles.flatten(0, 1)).unflatten(0, (batch_size, batch.frames))
+    reference = None
+    if batch.reference is not None:  # the skips add to the decoder: a dropped picture adds nothing
+        shown = (torch.rand(batch_size, 1, 1, 1) >= args.reference_dropout).float()
+        reference = [(feature * shown.repeat_interleave(batch.frames, dim=0))
+                     for feature in model.reference_features(batch.reference, batch.frames)]
+    fake = model.generator.decode(styles.flatten(0, 1), reference).unflatten(0, (batch_size, batch.frames))
     noise = torch.randn(batch_size, MOTION_WARMUP + window, model.config.motion_noise_dim)
     prior = model.motion(noise)[0][:, MOTION_WARMUP:]  # as at inference: after the warm-up
     logs = {}

@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import load_example_script, tiny_config
+from conftest import load_example_script, speech_like, tiny_config
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk import EMOTIONS
 
@@ -81,3 +81,41 @@ def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_
     assert all(math.isfinite(value) for entry in logs for value in entry.values())
     # it learnt the student's outputs, not a teacher's space: a reference picture cannot stand in for them
     assert Speech2VideoModel.from_pretrained(tmp_path / "g").config.identity_teacher is None
+
+
+def test_reference_frames_train_a_picture_encoder_beside_the_speech_path(corpus_with_targets, tmp_path):
+    """--reference_frames grows a reference encoder on a saved model and trains it; the result renders
+    with and without a picture."""
+    student = tmp_path / "student"
+    Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(student)
+    script = load_example_script("train_generator")
+    script.main(["--dataset_path", str(corpus_with_targets / "targets"), "--student_model_path", str(student),
+                 "--output_dir", str(tmp_path / "g"), "--train_batch_size", "2", "--motion_frames", "16",
+                 "--max_train_steps", "4", "--adversarial_start_step", "2", "--validation_steps", "100",
+                 "--checkpointing_steps", "100", "--reference_frames", "--reference_dropout", "0.25"])
+    logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
+    assert len(logs) == 4 and all(math.isfinite(value) for entry in logs for value in entry.values())
+    model = Speech2VideoModel.from_pretrained(tmp_path / "g").eval()
+    assert model.config.reference_frame
+    assert any(skip.weight.any() for skip in model.generator.reference.skips)  # it learnt to use the picture
+    audio = torch.from_numpy(speech_like(0.5))[None]
+    plain = model(audio, generator=torch.Generator().manual_seed(0)).frames
+    picture = torch.rand(1, 3, 32, 32)
+    pictured = model(audio, reference_pixels=picture, generator=torch.Generator().manual_seed(0)).frames
+    assert plain.shape == pictured.shape and not torch.equal(plain, pictured)
+
+
+def test_train_only_reference_leaves_the_speech_path_untouched(corpus_with_targets, tmp_path):
+    student = tmp_path / "student"
+    Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(student)
+    common = ["--dataset_path", str(corpus_with_targets / "targets"), "--student_model_path", str(student),
+              "--output_dir", str(tmp_path / "g"), "--train_batch_size", "2", "--motion_frames", "16",
+              "--max_train_steps", "3", "--adversarial_start_step", "1", "--validation_steps", "100",
+              "--checkpointing_steps", "100", "--train_only_reference", "--reference_dropout", "0"]
+    script = load_example_script("train_generator")
+    with pytest.raises(SystemExit, match="needs --reference_frames"):
+        script.main(common)
+    script.main([*common, "--reference_frames"])
+    before, after = load_file(str(student / "model.safetensors")), load_file(str(tmp_path / "g" / "model.safetensors"))
+    changed = {name for name, value in after.items() if name not in before or not torch.equal(value, before[name])}
+    assert changed and all(name.startswith("generator.reference.") for name in changed)

@@ -32,11 +32,27 @@ def test_generate_returns_a_playable_video_and_what_the_voice_suggests(client):
     client, app, _ = client
     example = app.EXAMPLES[0]
     video, emotions, summary = client.predict(handle_file(str(example)), None, "synthtalk-128", "auto", 0,
-                                              1.0, api_name="/generate")
+                                              1.0, None, api_name="/generate")
     frames, fps = read_video(video["video"] if isinstance(video, dict) else video)
     duration = soundfile.info(example).duration
     assert fps == 25 and abs(len(frames) - duration * 25) <= 1 and frames.std() > 10
     assert set(emotions["confidences"][0]) == {"label", "confidence"} and "voice sounds" in summary
+
+
+def test_a_picture_of_the_speaker_gives_the_static_image_baseline(client, tmp_path, tiny_pipeline, monkeypatch):
+    from gradio_client import handle_file
+    from PIL import Image
+
+    client, app, _ = client
+    example, picture = app.EXAMPLES[0], tmp_path / "face.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(picture)
+    arguments = [handle_file(str(example)), None, "synthtalk-128", "auto", 0, 1.0]
+    *_, from_voice = client.predict(*arguments, None, api_name="/generate")
+    *_, from_picture = client.predict(*arguments, handle_file(str(picture)), api_name="/generate")
+    assert from_picture != from_voice  # the face parameters now come from the picture
+    monkeypatch.setattr(app, "load_pipeline", lambda name: tiny_pipeline)  # no identity teacher, no reference frames
+    with pytest.raises(app.gr.Error, match="cannot use a picture"):
+        app.generate(str(example), None, "tiny", "auto", 0, 1.0, np.zeros((8, 8, 3), np.uint8))
 
 
 def test_silent_and_too_long_recordings_get_clear_messages(client, tmp_path):
@@ -47,9 +63,9 @@ def test_silent_and_too_long_recordings_get_clear_messages(client, tmp_path):
     soundfile.write(silent, np.zeros(16_000, np.float32), 16_000)
     soundfile.write(long, 0.1 * np.random.default_rng(0).standard_normal((app.MAX_SECONDS + 2) * 16_000), 16_000)
     with pytest.raises(Exception, match="silent"):
-        client.predict(handle_file(str(silent)), None, "synthtalk-128", "auto", 0, 1.0, api_name="/generate")
+        client.predict(handle_file(str(silent)), None, "synthtalk-128", "auto", 0, 1.0, None, api_name="/generate")
     with pytest.raises(Exception, match=f"up to {app.MAX_SECONDS} s"):
-        client.predict(handle_file(str(long)), None, "synthtalk-128", "auto", 0, 1.0, api_name="/generate")
+        client.predict(handle_file(str(long)), None, "synthtalk-128", "auto", 0, 1.0, None, api_name="/generate")
 
 
 def test_each_request_writes_in_its_own_folder_and_old_ones_are_removed(client, tmp_path, monkeypatch):

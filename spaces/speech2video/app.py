@@ -1,4 +1,5 @@
-"""speech2video Space: a voice in, a talking face out, with no picture of the speaker.
+"""speech2video Space: a voice in, a talking face out, with no picture of the speaker (or, to compare, with
+one: the static-image baseline).
 
 Runs on Hugging Face Spaces (see README.md) and locally from the repository:
 
@@ -62,16 +63,21 @@ def voice_summary(pipe: Speech2VideoPipeline, identity: np.ndarray) -> str:
     return "Face parameters inferred from the voice (0..1; hair, shirt and background are not in a voice):\n" + "\n".join(lines)
 
 
-def generate(audio_path, video_path, model_name, emotion, seed, motion=1.0, progress=gr.Progress(track_tqdm=True)):
+def generate(audio_path, video_path, model_name, emotion, seed, motion=1.0, picture=None,
+             progress=gr.Progress(track_tqdm=True)):
     audio = read_speech(audio_path, video_path)
     pipe = load_pipeline(model_name)
+    config = pipe.model.config
+    if picture is not None and config.identity_teacher is None and not config.reference_frame:
+        raise gr.Error(f"{model_name} cannot use a picture (it has no identity teacher and no reference frames); "
+                       "remove the picture or choose another model.")
     labels = pipe.model.config.emotion_labels
     if emotion != "auto" and emotion not in labels:
         raise gr.Error(f"{model_name} knows the emotions {', '.join(labels)}; choose one of them or auto.")
     pipe.set_progress_bar_config(desc="rendering")  # followed by gr.Progress(track_tqdm=True)
     motion_scale = min(MAX_MOTION_SCALE, float(motion) * pipe.model.config.motion_scale)  # x the calibrated amount
     video = pipe(audio, sampling_rate=SAMPLING_RATE, seed=int(seed), emotion=None if emotion == "auto" else emotion,
-                 motion_scale=motion_scale, stream=True)
+                 motion_scale=motion_scale, reference_image=picture, stream=True)
     path = new_output_folder() / "speech2video.mp4"
     video.save(path)  # frames go to the file as they are rendered
     return str(path), video.emotion_probs, voice_summary(pipe, video.identity_embedding)
@@ -104,6 +110,9 @@ def build_demo() -> gr.Blocks:
                 emotion = gr.Dropdown(emotions, value="auto", label="Emotion (auto: from the voice)")
                 seed = gr.Number(value=0, precision=0, label="Seed (blinks and head motion)")
                 motion = gr.Slider(0, 2, value=1, step=0.1, label="Motion (x the amount the model was calibrated to)")
+                with gr.Accordion("Compare: the static-image baseline", open=False):
+                    picture = gr.Image(type="numpy", image_mode="RGB", sources=["upload"],
+                                       label="A picture of the speaker (an aligned face crop like the model's frames)")
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
                 if EXAMPLES:
                     gr.Examples([[str(path)] for path in EXAMPLES], inputs=[audio], label="Example voices")
@@ -111,8 +120,8 @@ def build_demo() -> gr.Blocks:
                 output = gr.Video(label="Talking face", format="mp4", elem_id="talking-face")
                 probabilities = gr.Label(label="Emotion heard in the voice", num_top_classes=len(emotions) - 1)
                 summary = gr.Markdown()
-        button.click(generate, [audio, video_input, model, emotion, seed, motion], [output, probabilities, summary],
-                     api_name="generate")
+        button.click(generate, [audio, video_input, model, emotion, seed, motion, picture],
+                     [output, probabilities, summary], api_name="generate")
     return demo.queue(default_concurrency_limit=1, max_size=16)
 
 

@@ -8,6 +8,8 @@
       -> MotionProcess: seeded Gaussian noise -> GRU -> motion (B, T, M)  (blinks, head motion)
       -> FrameGenerator: [content_t with +-k frames of context, identity, emotion, motion_t] -> style_t
            -> AdaIN-modulated up-convolutions from 4x4 to image_size -> frames (B, T, 3, S, S) in [0, 1]
+           (with `config.reference_frame`, a picture of the speaker (B, 3, S, S) can join the decoder at every
+           resolution through `ReferenceEncoder`: the static-image baseline)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel, Wav2Vec2Model
+from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from .checkpoints import embedded_models, resolve_model_path
@@ -291,6 +294,37 @@ class UpBlock(nn.Module):
         return F.leaky_relu(self.norm2(self.conv2(x), style), 0.2)
 
 
+class ZeroInitConv2d(nn.Conv2d):
+    """A convolution whose weights and bias start at zero (`Speech2VideoPreTrainedModel._init_weights`)."""
+
+
+class ReferenceEncoder(nn.Module):
+    """A picture of the speaker (B, 3, S, S) in [0, 1] -> what it adds to the decoder at each resolution:
+    a list of (B, C_r, r, r) for r = 4, 8, ..., S with the decoder's channels (Speech2Vid's skip connections).
+
+    Stride-2 convolutions from the full resolution down to 4x4; each level's contribution passes a 1x1
+    convolution that starts at zero, so a generator trained without pictures renders the same frames when
+    this encoder is added, and learns from there what to take from the picture.
+    """
+
+    def __init__(self, channels: list[int]):
+        super().__init__()
+        finest_first = channels[::-1]
+        self.stem = nn.Conv2d(3, finest_first[0], 3, padding=1)
+        self.downs = nn.ModuleList(
+            nn.Conv2d(c_in, c_out, 4, stride=2, padding=1) for c_in, c_out in zip(finest_first, finest_first[1:])
+        )
+        self.skips = nn.ModuleList(ZeroInitConv2d(c, c, 1) for c in finest_first)
+
+    def forward(self, pictures: torch.Tensor) -> list[torch.Tensor]:
+        x = F.leaky_relu(self.stem(pictures * 2 - 1), 0.2)
+        features = [x]
+        for down in self.downs:
+            x = F.leaky_relu(down(x), 0.2)
+            features.append(x)
+        return [skip(feature) for skip, feature in zip(self.skips, features)][::-1]  # coarsest first
+
+
 class FrameGenerator(nn.Module):
     """Per-frame style from [content with context, identity, emotion, motion], then a modulated decoder."""
 
@@ -311,6 +345,7 @@ class FrameGenerator(nn.Module):
         self.input_norm = AdaptiveInstanceNorm(channels[0], config.style_dim)
         self.blocks = nn.ModuleList(UpBlock(c_in, c_out, config.style_dim) for c_in, c_out in zip(channels, channels[1:]))
         self.to_rgb = nn.Conv2d(channels[-1], 3, 1)
+        self.reference = ReferenceEncoder(channels) if config.reference_frame else None
 
     def styles(self, content: torch.Tensor, identity: torch.Tensor, emotion_probs: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
         """content (B, T, C), identity (B, D), emotion_probs (B, E), motion (B, T, M) -> styles (B, T, style_dim)."""
@@ -320,12 +355,16 @@ class FrameGenerator(nn.Module):
         condition = torch.cat([content, utterance[:, None].expand(-1, num_frames, -1), motion], dim=-1)
         return self.mapping(condition)
 
-    def decode(self, styles: torch.Tensor) -> torch.Tensor:
-        """styles (N, style_dim) -> frames (N, 3, S, S) in [0, 1]."""
+    def decode(self, styles: torch.Tensor, reference: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """styles (N, style_dim) -> frames (N, 3, S, S) in [0, 1]; `reference`, the `ReferenceEncoder`'s
+        output for each frame's picture (N or 1 pictures), joins the decoder at every resolution."""
         x = self.input(styles).view(styles.shape[0], -1, 4, 4)
         x = F.leaky_relu(self.input_norm(x, styles), 0.2)
-        for block in self.blocks:
-            x = block(x, styles)
+        for level, block in enumerate([None, *self.blocks]):
+            if block is not None:
+                x = block(x, styles)
+            if reference is not None:
+                x = x + reference[level]
         return (torch.tanh(self.to_rgb(x)) + 1) / 2
 
 
@@ -343,6 +382,13 @@ class Speech2VideoPreTrainedModel(PreTrainedModel):
     config_class = Speech2VideoConfig
     base_model_prefix = "speech2video"
     main_input_name = "input_values"
+
+    def _init_weights(self, module):
+        if isinstance(module, ZeroInitConv2d):
+            init.zeros_(module.weight)
+            init.zeros_(module.bias)
+        else:
+            super()._init_weights(module)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path=None, *args, **kwargs):
@@ -411,6 +457,19 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
         scale = self.config.motion_scale if scale is None else scale
         return scale * motion[:, -num_frames:], state
 
+    def reference_features(self, reference_pixels: torch.Tensor | None, num_frames: int) -> list[torch.Tensor] | None:
+        """The decoder's reference input for B clips of `num_frames` frames each, from pictures (B, 3, S, S)
+        in [0, 1] (each clip's picture repeated for its frames, batch B * num_frames); None without pictures."""
+        if reference_pixels is None:
+            return None
+        if self.generator.reference is None:
+            raise ValueError("this model was not trained with reference frames (config.reference_frame is False)")
+        size = self.config.image_size
+        if reference_pixels.ndim != 4 or reference_pixels.shape[1:] != (3, size, size):
+            raise ValueError(f"reference_pixels must be (B, 3, {size}, {size}), got {tuple(reference_pixels.shape)}")
+        features = self.generator.reference(reference_pixels.to(self.dtype))
+        return [feature.repeat_interleave(num_frames, dim=0) for feature in features]
+
     def emotion_probs(self, emotion_logits: torch.Tensor, emotion=None) -> torch.Tensor:
         """Softmax of the inferred logits, or one-hot of `emotion` (a label name, an index, or (B,) indices)."""
         if emotion is None:
@@ -428,6 +487,7 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
         emotion=None,
         identity_embeds: torch.Tensor | None = None,
         motion: torch.Tensor | None = None,
+        reference_pixels: torch.Tensor | None = None,
         generator=None,
         return_dict: bool | None = None,
     ) -> Speech2VideoModelOutput | tuple:
@@ -439,6 +499,8 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
             emotion: override of the inferred emotion (label name or class index).
             identity_embeds (B, D): override of the inferred identity (the static-image baseline).
             motion (B, T, M): precomputed motion codes; otherwise sampled with `generator`.
+            reference_pixels (B, 3, S, S): a picture of each speaker in [0, 1], for a model with
+                `config.reference_frame` (the static-image baseline).
         """
         speech = self.encode_speech(input_values, attention_mask, num_frames)
         batch_size, total_frames = speech.content_features.shape[:2]
@@ -448,7 +510,8 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
         styles = self.generator.styles(
             speech.content_features, identity, self.emotion_probs(speech.emotion_logits, emotion), motion
         )
-        frames = self.generator.decode(styles.flatten(0, 1)).unflatten(0, (batch_size, total_frames))
+        reference = self.reference_features(reference_pixels, total_frames)
+        frames = self.generator.decode(styles.flatten(0, 1), reference).unflatten(0, (batch_size, total_frames))
         output = Speech2VideoModelOutput(
             frames=frames,
             identity_embeds=speech.identity_embeds,

@@ -20,8 +20,9 @@ logger = logging.getLogger(__name__)
 
 
 class CompiledDecoder:
-    """`generator.decode` (styles (N, style_dim) -> frames (N, 3, S, S) in [0, 1]) compiled for batches of
-    `batch_size` frames. It reads the generator's current weights at every call."""
+    """`generator.decode` (styles (N, style_dim) and an optional reference -> frames (N, 3, S, S) in [0, 1])
+    compiled for batches of `batch_size` frames (a first call with a reference compiles once more). It reads
+    the generator's current weights at every call."""
 
     def __init__(self, generator, batch_size: int = 16):
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path.home() / ".cache" / "speech2video" / "torchinductor"))
@@ -35,12 +36,12 @@ class CompiledDecoder:
             logger.warning("torch.compile failed (%s); rendering with the eager generator", str(error).splitlines()[0])
             self.compiled = generator.decode
 
-    def __call__(self, styles: torch.Tensor) -> torch.Tensor:
+    def __call__(self, styles: torch.Tensor, reference: list[torch.Tensor] | None = None) -> torch.Tensor:
         frames = []
         for start in range(0, len(styles), self.batch_size):
             piece = styles[start : start + self.batch_size]
             count = len(piece)
             if count < self.batch_size:  # pad with the last style: the compiled shape is fixed
                 piece = torch.cat([piece, piece[-1:].expand(self.batch_size - count, -1)])
-            frames.append(self.compiled(piece)[:count])
+            frames.append(self.compiled(piece, reference)[:count])
         return torch.cat(frames)

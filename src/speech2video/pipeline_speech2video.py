@@ -101,9 +101,10 @@ class Speech2VideoPipeline(Pipeline):
             calibrated to the training videos).
         fps (`float`): frame rate of the output (default `model.config.fps`).
         frame_batch_size (`int`): frames rendered at a time (default 16, the fastest on a CPU).
-        reference_image: a picture of the speaker (path or (H, W, 3) uint8 array, an aligned face crop):
-            identity is read from it by the model's identity teacher instead of inferred from the voice
-            (the paper's static-image baseline). Needs `model.config.identity_teacher`.
+        reference_image: a picture of the speaker (path or (H, W, 3) uint8 array, an aligned face crop like
+            the training frames): identity is read from it by the model's identity teacher instead of
+            inferred from the voice (the paper's static-image baseline), and a model with
+            `config.reference_frame` also renders from its pixels. Needs one of the two.
         identity_embedding: (D,) numbers in place of the identity inferred from the voice, e.g. another
             output's `identity_embedding`, to keep one face across several recordings.
         batch_size (`int`): with a list of inputs, how many go through the encoder together.
@@ -166,7 +167,7 @@ class Speech2VideoPipeline(Pipeline):
         if reference_image is not None and identity_embedding is not None:
             raise Speech2VideoError("pass reference_image or identity_embedding, not both")
         if reference_image is not None:
-            forward["identity_embeds"] = self._reference_identity(reference_image)
+            forward |= self._reference(reference_image)
         if identity_embedding is not None:
             forward["identity_embeds"] = self._identity(identity_embedding)
         return preprocess, forward, {"fps": fps}
@@ -185,11 +186,18 @@ class Speech2VideoPipeline(Pipeline):
             raise Speech2VideoError(f"identity_embedding must be {size} finite numbers, got shape {values.shape}")
         return torch.from_numpy(values)[None].to(self.model.dtype)
 
-    def _reference_identity(self, image) -> torch.Tensor:
-        """The identity teacher's embedding (1, D) of a reference picture (path or (H, W, 3) uint8 array)."""
-        from .teachers.reference import identity_from_image
+    def _reference(self, image) -> dict:
+        """What a reference picture (path or (H, W, 3) uint8 array) gives this model: its pixels (1, 3, S, S)
+        if it has reference frames, the identity teacher's embedding (1, D) if it has an identity teacher."""
+        from .teachers.reference import identity_from_image, pixels_from_image
 
-        return identity_from_image(self.model.config.identity_teacher, image).to(self.model.dtype)
+        config, dtype = self.model.config, self.model.dtype
+        given = {}
+        if config.reference_frame:
+            given["reference_pixels"] = pixels_from_image(image, config.image_size).to(dtype)
+        if config.identity_teacher is not None or not config.reference_frame:  # the latter raises: no way to use it
+            given["identity_embeds"] = identity_from_image(config.identity_teacher, image).to(dtype)
+        return given
 
     def preprocess(self, inputs, sampling_rate=None, fps=25.0):
         rate = self.model.config.sampling_rate
@@ -210,11 +218,11 @@ class Speech2VideoPipeline(Pipeline):
         }
 
     def _frame_stream(self, model_inputs, fps, emotion=None, seed=None, frame_batch_size=DEFAULT_FRAME_BATCH,
-                      identity_embeds=None, motion_scale=None) -> FrameStream:
+                      identity_embeds=None, motion_scale=None, reference_pixels=None) -> FrameStream:
         return FrameStream(
             self.model, model_inputs["input_values"], model_inputs["num_samples"], model_inputs["num_frames"],
             fps, emotion=emotion, identity_embeds=identity_embeds, frame_batch_size=frame_batch_size,
-            decoder=self.decoder, motion_scale=motion_scale,
+            decoder=self.decoder, motion_scale=motion_scale, reference_pixels=reference_pixels,
             seeds=None if seed is None else [seed] * len(model_inputs["num_frames"]),
         )
 

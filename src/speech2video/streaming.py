@@ -35,6 +35,8 @@ class FrameStream:
             model's `config.motion_scale`; 0 a still face).
         decoder: renders styles (N, style_dim) into frames (default `model.generator.decode`), e.g. a
             `optimization.CompiledDecoder`.
+        reference_pixels (1, 3, S, S): a picture of the speaker in [0, 1] for every item, for a model with
+            `config.reference_frame` (the static-image baseline); encoded once.
 
     Construction encodes the first chunk, so `identity_embeds` (B, D) and `emotion_probs` (B, E) are known
     before any frame. Iterating yields frames (B, t, 3, S, S) in [0, 1] in
@@ -46,7 +48,8 @@ class FrameStream:
     def __init__(self, model, input_values: torch.Tensor, num_samples: torch.Tensor, num_frames: torch.Tensor,
                  fps: float, emotion=None, identity_embeds: torch.Tensor | None = None, seeds=None,
                  frame_batch_size: int = 16, chunk_seconds: float = CHUNK_SECONDS,
-                 context_seconds: float = CONTEXT_SECONDS, decoder=None, motion_scale: float | None = None):
+                 context_seconds: float = CONTEXT_SECONDS, decoder=None, motion_scale: float | None = None,
+                 reference_pixels: torch.Tensor | None = None):
         config = model.config
         self.model = model
         self.input_values, self.num_samples = input_values, num_samples.reshape(-1)
@@ -57,6 +60,9 @@ class FrameStream:
         self.frame_batch_size = frame_batch_size
         self.motion_scale = motion_scale
         self.decode = decoder or model.generator.decode
+        if reference_pixels is not None and len(reference_pixels) != 1:
+            raise ValueError(f"reference_pixels must be one picture (1, 3, S, S), got {tuple(reference_pixels.shape)}")
+        self.reference = model.reference_features(reference_pixels, 1)  # added to every frame's decoder
         self.chunk_frames = max(1, round(chunk_seconds * fps))
         self.context_samples = round(context_seconds * config.sampling_rate)
         self.stride = math.prod(config.encoder_config.conv_stride)  # audio samples per encoder feature
@@ -96,7 +102,8 @@ class FrameStream:
                 size = self.frame_batch_size if start + first else min(FIRST_BATCH_FRAMES, self.frame_batch_size)
                 with torch.inference_mode():  # not held across the yield: the caller's code runs outside it
                     batch = styles[:, first : first + size].flatten(0, 1)  # (B * size, style_dim)
-                    frames = torch.cat([self.decode(piece) for piece in batch.split(self.frame_batch_size)])
+                    pieces = batch.split(self.frame_batch_size)
+                    frames = torch.cat([self.decode(piece, self.reference) for piece in pieces])
                 yield frames.unflatten(0, (len(self.num_frames), -1))
                 first += size
 

@@ -1,4 +1,5 @@
-"""Identity from a reference picture: the static-image baseline's input (`pipe(audio, reference_image=...)`)."""
+"""A reference picture, the static-image baseline's input (`pipe(audio, reference_image=...)`): the identity
+a face teacher reads from it, and its pixels for a generator with reference frames."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import functools
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..errors import Speech2VideoError
 
@@ -18,11 +20,22 @@ def identity_from_image(teacher_name: str | None, image) -> torch.Tensor:
     if teacher_name not in TEACHERS:
         raise Speech2VideoError(
             f"this model has no identity teacher (config.identity_teacher={teacher_name!r}), so it cannot read "
-            f"identity from a reference image; models trained with one of {', '.join(TEACHERS)} can"
+            f"identity from a reference image; models trained with one of {', '.join(TEACHERS)} can, and so can "
+            f"models trained with reference frames (config.reference_frame)"
         )
     frame = torch.from_numpy(_load_image(image)).permute(2, 0, 1)[None].float() / 255  # (1, 3, H, W)
     teacher = _load_teacher(teacher_name)
     return teacher.predict(frame).identity if teacher_name == "synthtalk" else teacher.predict(frame)
+
+
+def pixels_from_image(image, size: int) -> torch.Tensor:
+    """`image` (a path or an (H, W, 3) uint8 array of an aligned face crop) as (1, 3, size, size) in [0, 1],
+    resized with antialiasing if it is not size x size."""
+    frame = torch.from_numpy(_load_image(image)).permute(2, 0, 1)[None].float() / 255
+    if frame.shape[-2:] != (size, size):
+        frame = F.interpolate(frame, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        frame = frame.clamp(0, 1)
+    return frame
 
 
 @functools.lru_cache(maxsize=None)

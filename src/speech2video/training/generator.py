@@ -55,7 +55,8 @@ class GeneratorBatch:
     teacher_emotion (B, E); in the rendered part (frames `start` .. `start` + T of the window):
     teacher_mouth (B, T) (the teacher fields are None for a corpus without teacher targets); audio windows
     of the whole window and its `max_shift` neighbours
-    (B, W + 2 max_shift, n_mels, 20): the window's frame w is at index w + max_shift."""
+    (B, W + 2 max_shift, n_mels, 20): the window's frame w is at index w + max_shift; reference (B, 3, S, S),
+    another frame of each clip (a picture of the speaker) when asked for, else None."""
 
     real: torch.Tensor
     content: torch.Tensor
@@ -68,23 +69,26 @@ class GeneratorBatch:
     start: int
     frames: int
     max_shift: int
+    reference: torch.Tensor | None = None
 
 
 def collate_generator(examples, motion_frames: int, frames: int, max_shift: int, rng: np.random.Generator,
-                      conditioning: str = "teacher") -> GeneratorBatch:
+                      conditioning: str = "teacher", reference_frames: bool = False) -> GeneratorBatch:
     """examples: (corpus row, StudentFeatures) pairs of clips with at least `motion_frames` frames.
 
     `conditioning` says where the generator's identity and emotion come from: "teacher", the face
     teachers' targets for the clip (the spaces the student predicts in, so at inference the student's
     outputs take their place), or "student", the frozen student's own predictions. Content is always the
     student's. A corpus without teacher targets (no `teacher_*` columns) can only be used with "student".
+    With `reference_frames`, each clip also gives a picture of its speaker: one of its frames outside the
+    rendered ones, drawn at random (its mouth says nothing about the rendered frames').
     """
     has_targets = "teacher_identity" in examples[0][0]
     if conditioning == "teacher" and not has_targets:
         raise ValueError('conditioning="teacher" needs a corpus with teacher targets '
                          "(examples/cache_teacher_targets.py); use conditioning=\"student\"")
     start = int(rng.integers(2, motion_frames - frames - 1))  # keeps the content context inside the window
-    real, content, audio, mouth = [], [], [], []
+    real, content, audio, mouth, reference = [], [], [], [], []
     for row, student in examples:
         num_frames = len(student.content)
         first = int(rng.integers(0, num_frames - motion_frames + 1))
@@ -96,6 +100,11 @@ def collate_generator(examples, motion_frames: int, frames: int, max_shift: int,
         audio.append(mel[index])
         if has_targets:
             mouth.append(torch.tensor(row["teacher_mouth_open"][first + start:first + start + frames]))
+        if reference_frames:
+            index = int(rng.integers(0, num_frames - frames))
+            index += frames if index >= first + start else 0  # skip the rendered frames
+            picture = decode_frames(row, index, index + 1)[0]
+            reference.append(torch.from_numpy(picture).permute(2, 0, 1).float() / 255)
     teacher_identity = teacher_emotion = teacher_mouth = None
     if has_targets:
         teacher_identity = torch.tensor(np.array([row["teacher_identity"] for row, _ in examples]), dtype=torch.float32)
@@ -108,7 +117,7 @@ def collate_generator(examples, motion_frames: int, frames: int, max_shift: int,
         emotion_probs=teacher_emotion if from_teacher else torch.stack([s.emotion_probs for _, s in examples]),
         teacher_identity=teacher_identity, teacher_emotion=teacher_emotion, teacher_mouth=teacher_mouth,
         audio_windows=torch.stack(audio),
-        start=start, frames=frames, max_shift=max_shift,
+        start=start, frames=frames, max_shift=max_shift, reference=torch.stack(reference) if reference_frames else None,
     )
 
 
