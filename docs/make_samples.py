@@ -3,9 +3,9 @@
     python docs/make_samples.py --model synthtalk-128 --corpus synthtalk-test
     python docs/make_samples.py --model grid-s1-128 --corpus grid-test
 
-The sheet has a row per video and clip at the same 8 moments: the real frames, the speech-only video and
-(SynthTalk) the static-image baseline. The videos put them side by side, with the clip's audio. A
-single-speaker model (GRID) has no baseline: there is no identity to take from a picture.
+The sheet has a row per video and clip at the same 8 moments: the real frames, the speech-only video and,
+for a model that can use a picture (an identity teacher or reference frames), the static-image baseline
+given the clip's first real frame. The videos put them side by side, with the clip's audio.
 """
 
 import argparse
@@ -33,7 +33,7 @@ def main() -> None:
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     name = args.model or "default"
     test = load_from_disk(str(CORPORA[args.corpus]))["test"]
-    with_baseline = args.corpus == "synthtalk-test"
+    with_baseline = pipe.model.config.identity_teacher is not None or pipe.model.config.reference_frame
     OUTPUT.mkdir(parents=True, exist_ok=True)
     rows = []
     for index in CLIPS:

@@ -24,9 +24,15 @@ from speech2video.checkpoints import PRETRAINED_DIR
 
 @torch.no_grad()
 def render(model, seconds: float = 2.0) -> np.ndarray:
-    """Frames (T, 3, S, S) for a fixed noise-like input and motion seed."""
+    """Frames (T, 3, S, S) for a fixed noise-like input and motion seed; for a model with reference frames,
+    followed by the frames it renders with a fixed random picture."""
     audio = torch.randn(1, int(16_000 * seconds), generator=torch.Generator().manual_seed(0))
-    return model(audio, generator=torch.Generator().manual_seed(0)).frames[0].numpy()
+    pictures = [None]
+    if model.config.reference_frame:
+        size = model.config.image_size
+        pictures.append(torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0)))
+    return np.concatenate([model(audio, reference_pixels=picture, generator=torch.Generator().manual_seed(0)).frames[0]
+                           .numpy() for picture in pictures])
 
 
 def write_model_card(target: Path, args) -> None:

@@ -25,7 +25,7 @@ def test_generate_round_trip_and_overwrite(tiny_model_dir, wav_file, tmp_path):
     assert run_cli("generate", wav_file, "-o", out, "--model", tiny_model_dir, "--overwrite").returncode == 0
 
 
-def test_errors_are_one_clear_line(tiny_model_dir, tmp_path):
+def test_errors_are_one_clear_line(tiny_model_dir, wav_file, tmp_path):
     missing = run_cli("generate", tmp_path / "none.wav", "-o", tmp_path / "o.mp4", "--model", tiny_model_dir)
     assert missing.returncode == 2 and "audio file not found" in missing.stderr and "Traceback" not in missing.stderr
     no_folder = run_cli("generate", tmp_path / "none.wav", "-o", tmp_path / "nope" / "o.mp4", "--model", tiny_model_dir)
@@ -33,3 +33,6 @@ def test_errors_are_one_clear_line(tiny_model_dir, tmp_path):
     too_lively = run_cli("generate", tmp_path / "none.wav", "-o", tmp_path / "o.mp4", "--model", tiny_model_dir,
                          "--motion-scale", 5)
     assert too_lively.returncode == 2 and "motion_scale must be" in too_lively.stderr and "Traceback" not in too_lively.stderr
+    pictured = run_cli("generate", wav_file, "-o", tmp_path / "o.mp4", "--model", tiny_model_dir,
+                       "--reference-image", tmp_path / "face.png")
+    assert pictured.returncode == 2 and "no identity teacher" in pictured.stderr and "Traceback" not in pictured.stderr

@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--fps", type=float, default=None, help="output frame rate (default: the model's)")
     generate.add_argument("--motion-scale", type=float, default=None,
                           help="how much the face moves, 0 (still) to 3 (default: the model's calibrated scale)")
+    generate.add_argument("--reference-image", default=None,
+                          help="a picture of the speaker (an aligned face crop): the static-image baseline")
     generate.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     generate.add_argument("--compile", action="store_true",
                           help="render through torch.compile: 1.6-1.9x the frames/s, after a compilation of a few seconds "
@@ -49,7 +51,7 @@ def run_generate(args) -> None:
     pipe = Speech2VideoPipeline.from_pretrained(args.model, compile=args.compile)
     pipe.set_progress_bar_config(disable=False)
     video = pipe(args.input, emotion=args.emotion, seed=args.seed, fps=args.fps, motion_scale=args.motion_scale,
-                 stream=True)
+                 reference_image=args.reference_image, stream=True)
     path = video.save(args.output, overwrite=args.overwrite)  # frames go to the file as they are rendered
     print(f"wrote {path} ({video.num_frames} frames, {video.duration:.2f} s, emotion: {video.emotion})")
 
