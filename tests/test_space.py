@@ -55,6 +55,12 @@ def test_a_picture_of_the_speaker_gives_the_static_image_baseline(client, tmp_pa
         app.generate(str(example), None, "tiny", "auto", 0, 1.0, np.zeros((8, 8, 3), np.uint8))
 
 
+def test_the_motion_slider_stops_where_the_pipeline_does(client):
+    _, app, _ = client
+    assert app.motion_limit("synthtalk-128") == 1.0  # calibrated at the pipeline's cap: more would do nothing
+    assert app.motion_limit("grid-s1-128") == 2.0
+
+
 def test_silent_and_too_long_recordings_get_clear_messages(client, tmp_path):
     from gradio_client import handle_file
 

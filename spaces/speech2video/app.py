@@ -83,6 +83,13 @@ def generate(audio_path, video_path, model_name, emotion, seed, motion=1.0, pict
     return str(path), video.emotion_probs, voice_summary(pipe, video.identity_embedding)
 
 
+def motion_limit(model_name: str) -> float:
+    """The motion slider's top for a model: twice its calibrated amount, or less where that passes the
+    pipeline's cap (`synthtalk-128` is calibrated at the cap, so its slider stops at 1)."""
+    calibrated = load_pipeline(model_name).model.config.motion_scale
+    return round(min(2.0, MAX_MOTION_SCALE / calibrated), 1) if calibrated > 0 else 2.0
+
+
 def new_output_folder() -> Path:
     """A fresh private folder for one request's video; folders of earlier requests past their lifetime go."""
     OUTPUT_ROOT.mkdir(parents=True, exist_ok=True)
@@ -109,7 +116,8 @@ def build_demo() -> gr.Blocks:
                 model = gr.Dropdown(models, value=default, label="Model")
                 emotion = gr.Dropdown(emotions, value="auto", label="Emotion (auto: from the voice)")
                 seed = gr.Number(value=0, precision=0, label="Seed (blinks and head motion)")
-                motion = gr.Slider(0, 2, value=1, step=0.1, label="Motion (x the amount the model was calibrated to)")
+                motion = gr.Slider(0, motion_limit(default), value=1, step=0.1,
+                                   label="Motion (x the amount the model was calibrated to)")
                 with gr.Accordion("Compare: the static-image baseline", open=False):
                     picture = gr.Image(type="numpy", image_mode="RGB", sources=["upload"],
                                        label="A picture of the speaker (an aligned face crop like the model's frames)")
@@ -120,6 +128,7 @@ def build_demo() -> gr.Blocks:
                 output = gr.Video(label="Talking face", format="mp4", elem_id="talking-face")
                 probabilities = gr.Label(label="Emotion heard in the voice", num_top_classes=len(emotions) - 1)
                 summary = gr.Markdown()
+        model.change(lambda name: gr.update(maximum=motion_limit(name), value=1), model, motion)
         button.click(generate, [audio, video_input, model, emotion, seed, motion, picture],
                      [output, probabilities, summary], api_name="generate")
     return demo.queue(default_concurrency_limit=1, max_size=16)
