@@ -248,8 +248,9 @@ SYNTHTALK_TEXT = (
     "little (on the real frames of 20 test clips: 52 a minute where the rendered truth has 34), so compare "
     "rows with the real video's. "
     "The static-image baseline is the same model given the identity the face teacher reads from the clip's first "
-    "real frame."
+    "real frame"
 )
+REFERENCE_TEXT = " and, as it has reference frames, that frame's pixels."
 ABLATION_TEXT = (
     " The no-distillation ablation is a separately trained model: its student learnt no identity and no emotion "
     "from the face teachers, and its generator was trained on that student's outputs."
@@ -329,7 +330,9 @@ def main() -> None:
     else:
         ablation = Speech2VideoPipeline.from_pretrained(args.ablation_model) if args.ablation_model else None
         results = evaluate_synthtalk(test, corpus, pipe, expert, ablation)
-        columns, text = SYNTHTALK_COLUMNS, SYNTHTALK_TEXT + (ABLATION_TEXT if ablation is not None else "")
+        columns = SYNTHTALK_COLUMNS
+        text = SYNTHTALK_TEXT + (REFERENCE_TEXT if pipe.model.config.reference_frame else ".")
+        text += ABLATION_TEXT if ablation is not None else ""
 
     detected = []  # does the sync expert find the exact offset of a 2-frame delay?
     for row in test:
