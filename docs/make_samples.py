@@ -33,7 +33,7 @@ def main() -> None:
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     name = args.model or "default"
     test = load_from_disk(str(CORPORA[args.corpus]))["test"]
-    with_baseline = pipe.model.config.identity_teacher is not None or pipe.model.config.reference_frame
+    with_baseline = pipe.model.config.takes_reference_image
     OUTPUT.mkdir(parents=True, exist_ok=True)
     rows = []
     for index in CLIPS:

@@ -31,8 +31,9 @@ def render(model, seconds: float = 2.0) -> np.ndarray:
     if model.config.reference_frame:
         size = model.config.image_size
         pictures.append(torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0)))
-    return np.concatenate([model(audio, reference_pixels=picture, generator=torch.Generator().manual_seed(0)).frames[0]
-                           .numpy() for picture in pictures])
+    videos = [model(audio, reference_pixels=picture, generator=torch.Generator().manual_seed(0)).frames[0]
+              for picture in pictures]
+    return torch.cat(videos).numpy()
 
 
 def write_model_card(target: Path, args) -> None:

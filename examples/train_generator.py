@@ -307,9 +307,8 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     styles = model.generator.styles(batch.content, batch.identity, batch.emotion_probs, motion)[:, rendered]
     reference = None
     if batch.reference is not None:  # the skips add to the decoder: a dropped picture adds nothing
-        shown = (torch.rand(batch_size, 1, 1, 1) >= args.reference_dropout).float()
-        reference = [(feature * shown.repeat_interleave(batch.frames, dim=0))
-                     for feature in model.reference_features(batch.reference, batch.frames)]
+        shown = (torch.rand(batch_size, 1, 1, 1) >= args.reference_dropout).float().repeat_interleave(batch.frames, 0)
+        reference = [feature * shown for feature in model.reference_features(batch.reference, batch.frames)]
     fake = model.generator.decode(styles.flatten(0, 1), reference).unflatten(0, (batch_size, batch.frames))
     noise = torch.randn(batch_size, MOTION_WARMUP + window, model.config.motion_noise_dim)
     prior = model.motion(noise)[0][:, MOTION_WARMUP:]  # as at inference: after the warm-up

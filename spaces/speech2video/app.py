@@ -67,8 +67,7 @@ def generate(audio_path, video_path, model_name, emotion, seed, motion=1.0, pict
              progress=gr.Progress(track_tqdm=True)):
     audio = read_speech(audio_path, video_path)
     pipe = load_pipeline(model_name)
-    config = pipe.model.config
-    if picture is not None and config.identity_teacher is None and not config.reference_frame:
+    if picture is not None and not pipe.model.config.takes_reference_image:
         raise gr.Error(f"{model_name} cannot use a picture (it has no identity teacher and no reference frames); "
                        "remove the picture or choose another model.")
     labels = pipe.model.config.emotion_labels

@@ -132,5 +132,11 @@ class Speech2VideoConfig(PretrainedConfig):
             raise ValueError(f"emotion_labels must be distinct names, got {self.emotion_labels}")
 
     @property
+    def takes_reference_image(self) -> bool:
+        """Whether a picture of the speaker means something to this model: an identity teacher reads it, or
+        the generator has reference frames."""
+        return self.identity_teacher is not None or self.reference_frame
+
+    @property
     def num_emotions(self) -> int:
         return len(self.emotion_labels)

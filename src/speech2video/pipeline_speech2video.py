@@ -189,14 +189,18 @@ class Speech2VideoPipeline(Pipeline):
     def _reference(self, image) -> dict:
         """What a reference picture (path or (H, W, 3) uint8 array) gives this model: its pixels (1, 3, S, S)
         if it has reference frames, the identity teacher's embedding (1, D) if it has an identity teacher."""
-        from .teachers.reference import identity_from_image, pixels_from_image
+        from .teachers.reference import identity_from_image, load_image, pixels_from_image
 
         config, dtype = self.model.config, self.model.dtype
+        if not config.takes_reference_image:
+            raise Speech2VideoError("this model cannot use a reference image: it has no identity teacher "
+                                    "(config.identity_teacher) and no reference frames (config.reference_frame)")
+        picture = load_image(image)  # read once, for both uses
         given = {}
         if config.reference_frame:
-            given["reference_pixels"] = pixels_from_image(image, config.image_size).to(dtype)
-        if config.identity_teacher is not None or not config.reference_frame:  # the latter raises: no way to use it
-            given["identity_embeds"] = identity_from_image(config.identity_teacher, image).to(dtype)
+            given["reference_pixels"] = pixels_from_image(picture, config.image_size).to(dtype)
+        if config.identity_teacher is not None:
+            given["identity_embeds"] = identity_from_image(config.identity_teacher, picture).to(dtype)
         return given
 
     def preprocess(self, inputs, sampling_rate=None, fps=25.0):

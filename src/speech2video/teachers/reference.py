@@ -20,19 +20,18 @@ def identity_from_image(teacher_name: str | None, image) -> torch.Tensor:
     if teacher_name not in TEACHERS:
         raise Speech2VideoError(
             f"this model has no identity teacher (config.identity_teacher={teacher_name!r}), so it cannot read "
-            f"identity from a reference image; models trained with one of {', '.join(TEACHERS)} can, and so can "
-            f"models trained with reference frames (config.reference_frame)"
+            f"identity from a reference image; models trained with one of {', '.join(TEACHERS)} can"
         )
-    frame = torch.from_numpy(_load_image(image)).permute(2, 0, 1)[None].float() / 255  # (1, 3, H, W)
+    frame = pixels_from_image(image)
     teacher = _load_teacher(teacher_name)
     return teacher.predict(frame).identity if teacher_name == "synthtalk" else teacher.predict(frame)
 
 
-def pixels_from_image(image, size: int) -> torch.Tensor:
-    """`image` (a path or an (H, W, 3) uint8 array of an aligned face crop) as (1, 3, size, size) in [0, 1],
-    resized with antialiasing if it is not size x size."""
-    frame = torch.from_numpy(_load_image(image)).permute(2, 0, 1)[None].float() / 255
-    if frame.shape[-2:] != (size, size):
+def pixels_from_image(image, size: int | None = None) -> torch.Tensor:
+    """`image` (a path or an (H, W, 3) uint8 array of an aligned face crop) as (1, 3, H, W) in [0, 1]; with
+    `size`, resized with antialiasing to size x size if it is not already."""
+    frame = torch.from_numpy(load_image(image)).permute(2, 0, 1)[None].float() / 255
+    if size is not None and frame.shape[-2:] != (size, size):
         frame = F.interpolate(frame, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         frame = frame.clamp(0, 1)
     return frame
@@ -50,7 +49,8 @@ def _load_teacher(teacher_name: str):
     return IdentityTeacher()
 
 
-def _load_image(image) -> np.ndarray:
+def load_image(image) -> np.ndarray:
+    """A picture given as a path (any format PyAV reads) or an (H, W, 3) uint8 array, as that array."""
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
             raise Speech2VideoError(f"reference_image must be an (H, W, 3) uint8 array, got {image.dtype} {image.shape}")
