@@ -28,18 +28,22 @@ from speech2video import Speech2VideoModel
 from speech2video.checkpoints import resolve_model_path
 from speech2video.configuration_speech2video import Speech2VideoConfig
 from speech2video.data.schema import decode_audio
-from speech2video.training.distillation import fit_voice_statistics
+from speech2video.training.distillation import fit_voice_statistics, load_corpora
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Fit a student's voice-statistics read-outs.")
     parser.add_argument("--model", required=True, help="a trained speech2video model (folder or embedded name)")
-    parser.add_argument("--dataset_path", required=True, help="corpus with teacher identity and emotion targets")
+    parser.add_argument("--dataset_path", required=True, nargs="+",
+                        help="corpora with teacher identity and emotion targets (their train splits are fitted on, "
+                             "their validation splits reported)")
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--voice_statistics_bands", type=int, default=40, help="for a model that has none yet")
     parser.add_argument("--voice_statistics_pitch", action="store_true", help="add pitch (F0) statistics")
     parser.add_argument("--voice_statistics_modulation", action="store_true",
                         help="add amplitude-modulation statistics (syllable rhythm, a rough voice's shimmer)")
+    parser.add_argument("--voice_statistics_hidden_size", type=int, default=None,
+                        help="read-outs with a hidden layer of this size (0: linear); default: as the model has")
     parser.add_argument("--reset_pooled_heads", action="store_true",
                         help="zero the pooled identity and emotion heads first, so the read-outs alone predict (for a "
                              "student trained with --no_identity_distillation --no_emotion_distillation)")
@@ -69,26 +73,29 @@ def main(argv=None):
     output_dir = Path(args.output_dir)
     if (output_dir / "model.safetensors").exists() and not args.overwrite:
         raise SystemExit(f"{output_dir} already holds a model; pass --overwrite to replace it")
-    corpus = load_from_disk(args.dataset_path)
-    missing = {"teacher_identity", "teacher_emotion"} - set(corpus["train"].column_names)
-    if missing:
-        raise SystemExit(f"{args.dataset_path} has no {', '.join(sorted(missing))}: run examples/cache_teacher_targets.py")
+    for path in args.dataset_path:
+        missing = {"teacher_identity", "teacher_emotion"} - set(load_from_disk(path)["train"].column_names)
+        if missing:
+            raise SystemExit(f"{path} has no {', '.join(sorted(missing))}: run examples/cache_teacher_targets.py")
     saved = Speech2VideoConfig.from_pretrained(resolve_model_path(args.model))
     statistics = {"voice_statistics_bands": saved.voice_statistics_bands or args.voice_statistics_bands,
                   "voice_statistics_pitch": saved.voice_statistics_pitch or args.voice_statistics_pitch,
-                  "voice_statistics_modulation": saved.voice_statistics_modulation or args.voice_statistics_modulation}
+                  "voice_statistics_modulation": saved.voice_statistics_modulation or args.voice_statistics_modulation,
+                  "voice_statistics_hidden_size": saved.voice_statistics_hidden_size if args.voice_statistics_hidden_size
+                  is None else args.voice_statistics_hidden_size}
     new_statistics = statistics != {key: getattr(saved, key) for key in statistics}
     model = Speech2VideoModel.from_pretrained(args.model, **statistics, ignore_mismatched_sizes=new_statistics)
     model.eval()
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
     columns = ["audio", "sampling_rate", "teacher_identity", "teacher_emotion"]
-    train, validation = (corpus[split].select_columns(columns) for split in ("train", "validation"))
+    train, validation = (load_corpora(args.dataset_path, split).select_columns(columns) for split in ("train", "validation"))
     if new_statistics:  # new read-outs start at zero, so "before" is the model without them
         model.encoder.voice_statistics.mean.zero_()  # resized buffers are uninitialised
         model.encoder.voice_statistics.variance.fill_(1.0)
-        for head in (model.encoder.identity_statistics_head, model.encoder.emotion_statistics_head):
-            torch.nn.init.zeros_(head.weight)
-            torch.nn.init.zeros_(head.bias)
+        with torch.no_grad():
+            for head in (model.encoder.identity_statistics_head, model.encoder.emotion_statistics_head):
+                for parameter in head.parameters():
+                    parameter.zero_()
     if args.reset_pooled_heads:
         for head in (model.encoder.identity_head, model.encoder.emotion_head):
             torch.nn.init.zeros_(head.projection.weight)

@@ -25,14 +25,13 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
-from datasets import concatenate_datasets, load_from_disk
 from tqdm.auto import tqdm
 from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model, get_cosine_schedule_with_warmup
 
 from speech2video import Speech2VideoConfig, Speech2VideoModel
 from speech2video.teachers.targets import TARGETS_INFO
 from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
-from speech2video.training.distillation import collate, distillation_losses, fit_voice_statistics_scaler
+from speech2video.training.distillation import collate, distillation_losses, fit_voice_statistics_scaler, load_corpora
 from speech2video.training.logs import log_step
 
 logger = logging.getLogger(__name__)
@@ -73,15 +72,6 @@ def parse_args(argv=None):
     parser.add_argument("--report_to", default=None, help='e.g. "tensorboard" (logs under output_dir/logs)')
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
-
-
-def load_corpora(paths: list[str], split: str):
-    """The `split` of every corpus, concatenated on the columns they all have, without the video frames (e.g.
-    SynthTalk with all three targets and a real corpus with mouth targets only: the mouth is learnt from both)."""
-    parts = [load_from_disk(path)[split] for path in paths]
-    shared = [c for c in parts[0].column_names if c != "video" and all(c in part.column_names for part in parts)]
-    parts = [part.select_columns(shared) for part in parts]
-    return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
 
 def build_model(args, train_dataset) -> Speech2VideoModel:

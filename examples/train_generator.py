@@ -33,7 +33,6 @@ import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
-from datasets import load_from_disk
 from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
@@ -49,6 +48,7 @@ from speech2video.modeling_discriminators import (
 from speech2video.modeling_speech2video import MOTION_WARMUP
 from speech2video.teachers.synthtalk import SynthTalkTeacher
 from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
+from speech2video.training.distillation import load_corpora
 from speech2video.training.generator import (
     collate_generator, kl_to_standard_normal, reconstruction_loss, student_features, sync_loss, sync_windows,
 )
@@ -59,7 +59,8 @@ logger = logging.getLogger(__name__)
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Stage 2: train the video generator on the student's features.")
-    parser.add_argument("--dataset_path", required=True, help="corpus with teacher targets (save_to_disk)")
+    parser.add_argument("--dataset_path", required=True, nargs="+",
+                        help="corpora with teacher targets (save_to_disk), concatenated on the columns they share")
     parser.add_argument("--student_model_path", required=True, help="stage-1 output (from_pretrained folder)")
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--model_config", default=None,
@@ -144,11 +145,12 @@ def main(argv=None):
     set_seed(args.seed)
     output_dir.mkdir(parents=True, exist_ok=True)
 
-    corpus = load_from_disk(args.dataset_path)
-    if "teacher_identity" not in corpus["train"].column_names and (args.teacher != "none" or args.conditioning != "student"):
-        raise SystemExit(f"{args.dataset_path} has no teacher targets: run examples/cache_teacher_targets.py on it, "
-                         "or train with --teacher none --conditioning student (e.g. a single-speaker real corpus)")
-    train_dataset = corpus["train"].filter(lambda n: n >= args.motion_frames, input_columns="num_frames")
+    train_dataset = load_corpora(args.dataset_path, "train", drop=())
+    if "teacher_identity" not in train_dataset.column_names and (args.teacher != "none" or args.conditioning != "student"):
+        raise SystemExit(f"{' '.join(args.dataset_path)}: no teacher targets (in every corpus): run "
+                         "examples/cache_teacher_targets.py on it, or train with --teacher none --conditioning student "
+                         "(e.g. a single-speaker real corpus)")
+    train_dataset = train_dataset.filter(lambda n: n >= args.motion_frames, input_columns="num_frames")
     if args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(args.max_train_samples, len(train_dataset))))
     model = Speech2VideoModel.from_pretrained(args.student_model_path,
@@ -224,7 +226,7 @@ def main(argv=None):
     shifts = torch.tensor([0] + [s for s in range(-args.max_shift, args.max_shift + 1) if abs(s) >= MIN_NEGATIVE_SHIFT])
     unwrapped = accelerator.unwrap_model(model)
     sample_pipe = Speech2VideoPipeline(model=unwrapped, feature_extractor=feature_extractor, task="speech-to-video")
-    sample_row = corpus["validation"][0]
+    sample_row = load_corpora(args.dataset_path, "validation", drop=())[0]
     progress = tqdm(total=args.max_train_steps, initial=global_step, desc="generator",
                     disable=not accelerator.is_local_main_process)
     steps_per_epoch = math.ceil(len(train_dataloader) / args.gradient_accumulation_steps)

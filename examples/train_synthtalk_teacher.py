@@ -1,10 +1,14 @@
 """Train the SynthTalk teacher: a small CNN reading SynthTalk frames, supervised by the corpus ground truth.
 
     speech2video synthtalk corpora/synthtalk --num-clips 2000
-    python examples/train_synthtalk_teacher.py --dataset_path corpora/synthtalk --output_dir synthtalk_teacher
+    speech2video synthtalk corpora/synthtalk-faces --num-clips 6000 --num-speakers 6000 --seed 1
+    python examples/train_synthtalk_teacher.py --dataset_path corpora/synthtalk corpora/synthtalk-faces \
+        --output_dir synthtalk_teacher
 
-Trains on `--num_frames_per_clip` frames sampled from each train clip (decoded once, kept in memory at the
-teacher's input size), then reports on the test split (speakers unseen in training), over all frames:
+Trains on `--num_frames_per_clip` frames sampled from each train clip of every corpus (decoded once, kept in
+memory at the teacher's input size). Identity is learnt from faces, so what matters is how many *speakers*
+it sees: a corpus of one clip per speaker with another seed (other identities) adds thousands. Then reports
+on the first corpus' test split (speakers unseen in training), over all frames:
 emotion accuracy per clip (frame probabilities averaged), identity R^2 per dimension (per-clip mean
 prediction vs truth) with the voice-linked and control means, and the per-frame mouth-opening correlation.
 Prints the metrics as JSON and saves the teacher (config.json + model.safetensors, fp16) and metrics.json.
@@ -21,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from datasets import load_from_disk
+from datasets import concatenate_datasets, load_from_disk
 from tqdm.auto import tqdm
 
 from speech2video.data.schema import decode_frames
@@ -31,7 +35,9 @@ from speech2video.teachers.synthtalk import SynthTalkTeacher, SynthTalkTeacherCo
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset_path", required=True, help="SynthTalk DatasetDict folder (save_to_disk)")
+    parser.add_argument("--dataset_path", required=True, nargs="+",
+                        help="SynthTalk DatasetDict folders (save_to_disk): trains on their train splits, tests on "
+                             "the first one's test split")
     parser.add_argument("--output_dir", required=True, help="where the teacher and metrics.json are written")
     parser.add_argument("--max_train_steps", type=int, default=1000)
     parser.add_argument("--train_batch_size", type=int, default=64)
@@ -136,8 +142,8 @@ def evaluate(teacher: SynthTalkTeacher, dataset) -> dict:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
-    corpus = load_from_disk(args.dataset_path)
-    train_split = corpus["train"]
+    corpora = [load_from_disk(path) for path in args.dataset_path]
+    train_split = concatenate_datasets([corpus["train"] for corpus in corpora])
     if args.max_train_clips is not None:
         train_split = train_split.select(range(min(args.max_train_clips, len(train_split))))
     teacher = SynthTalkTeacher(SynthTalkTeacherConfig())
@@ -156,7 +162,7 @@ def main(argv=None) -> dict:
               "first_loss": history[0], "final_loss": float(np.mean(history[-20:]))}
     if not args.skip_evaluation:
         # Evaluate the saved (fp16-rounded) weights: the numbers describe what is shipped.
-        report["test"] = evaluate(SynthTalkTeacher.from_pretrained(output_dir), corpus["test"])
+        report["test"] = evaluate(SynthTalkTeacher.from_pretrained(output_dir), corpora[0]["test"])
     (output_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return report

@@ -110,6 +110,17 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
         else:
             assert torch.equal(tensor, with_pitch.state_dict()[name]), name
 
+    # read-outs with a hidden layer, fitted on two corpora at once: they learn, and save and load as such
+    targets = str(corpus_with_targets / "targets")
+    script.main(["--model", str(output), "--dataset_path", targets, targets, "--output_dir", str(tmp_path / "mlp"),
+                 "--voice_statistics_hidden_size", "16"])
+    fit = json.loads(capsys.readouterr().out)["fit"]
+    assert fit["loss_after"] < fit["loss_before"]
+    mlp = Speech2VideoModel.from_pretrained(tmp_path / "mlp")
+    assert mlp.config.voice_statistics_hidden_size == 16
+    assert mlp.encoder.identity_statistics_head[0].weight.shape == (16, 3 * 8)
+    assert mlp.encoder.emotion_statistics_head[-1].weight.abs().sum() > 0
+
 
 def test_a_new_students_voice_statistics_scaler_standardises_its_training_clips(corpus_with_targets):
     from datasets import load_from_disk
@@ -141,3 +152,20 @@ def test_random_channel_changes_the_recording_not_its_length_and_is_seeded():
     assert first.shape == speech.shape and first.dtype == np.float32 and np.isfinite(first).all()
     assert np.array_equal(first, again) and not np.array_equal(first, other)
     assert 0.3 < np.corrcoef(first, speech)[0, 1] < 0.999  # the same speech, recorded differently
+
+
+def test_load_corpora_concatenates_on_shared_columns(corpus_with_targets, tmp_path):
+    """Several corpora are read as one split on the columns they all have; stage 1 drops the frames by default."""
+    from datasets import load_from_disk
+
+    from speech2video.training.distillation import load_corpora
+
+    targets = str(corpus_with_targets / "targets")
+    corpus = load_from_disk(targets)
+    mouth_only = tmp_path / "mouth_only"
+    corpus.remove_columns(["teacher_identity", "teacher_emotion"]).save_to_disk(str(mouth_only))
+    both = load_corpora([targets, str(mouth_only)], "train")
+    assert len(both) == 2 * len(corpus["train"])
+    assert "video" not in both.column_names and "teacher_mouth_open" in both.column_names
+    assert "teacher_identity" not in both.column_names
+    assert "video" in load_corpora([targets], "train", drop=()).column_names

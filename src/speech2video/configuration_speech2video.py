@@ -64,6 +64,8 @@ class Speech2VideoConfig(PretrainedConfig):
             emotion heads also read (`VoiceStatistics`); 0 (models before it) reads the encoder's states only.
         voice_statistics_pitch (`bool`): add six pitch (F0) statistics to the voice statistics.
         voice_statistics_modulation (`bool`): add four amplitude-modulation statistics to the voice statistics.
+        voice_statistics_hidden_size (`int`): 0 reads the voice statistics linearly; more gives each read-out a
+            hidden layer of this size (GELU), for corpora with thousands of speakers.
         reference_frame (`bool`): the generator also sees a picture of the speaker (an aligned face crop, e.g. a
             video's first frame) through an image encoder joined to the decoder at every resolution (the
             skip connections of Chung et al.'s Speech2Vid): the pipeline's `reference_image=` then gives the
@@ -93,6 +95,7 @@ class Speech2VideoConfig(PretrainedConfig):
         voice_statistics_bands: int = 0,
         voice_statistics_pitch: bool = False,
         voice_statistics_modulation: bool = False,
+        voice_statistics_hidden_size: int = 0,
         reference_frame: bool = False,
         **kwargs,
     ):
@@ -119,6 +122,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.voice_statistics_bands = voice_statistics_bands
         self.voice_statistics_pitch = voice_statistics_pitch
         self.voice_statistics_modulation = voice_statistics_modulation
+        self.voice_statistics_hidden_size = voice_statistics_hidden_size
         self.reference_frame = reference_frame
         super().__init__(**kwargs)
         levels = math.log2(image_size) - 1  # resolutions 4, 8, ..., image_size

@@ -173,6 +173,14 @@ def masked_mean_std(values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Ten
     return mean, variance.clamp_min(1e-6).sqrt()
 
 
+def read_out(in_features: int, out_features: int, hidden_size: int = 0) -> nn.Module:
+    """(B, in_features) -> (B, out_features): linear, or with one GELU hidden layer when `hidden_size` > 0.
+    Its last layer is `[-1]` of the Sequential (or the Linear itself)."""
+    if not hidden_size:
+        return nn.Linear(in_features, out_features)
+    return nn.Sequential(nn.Linear(in_features, hidden_size), nn.GELU(), nn.Linear(hidden_size, out_features))
+
+
 class SpeechEncoder(nn.Module):
     """The student: wav2vec2 + identity, emotion and per-frame content heads."""
 
@@ -185,13 +193,15 @@ class SpeechEncoder(nn.Module):
         self.content_head = nn.Sequential(nn.LayerNorm(hidden_size), nn.Linear(hidden_size, config.content_dim))
         self.mouth_head = nn.Linear(config.content_dim, 1)  # distilled from the per-frame mouth targets
         self.voice_statistics = None
-        if config.voice_statistics_bands:  # linear read-outs added to the pooled heads' outputs
+        if config.voice_statistics_bands:  # read-outs added to the pooled heads' outputs
             bands = config.voice_statistics_bands
             self.voice_statistics = VoiceStatistics(
                 bands, config.sampling_rate, config.voice_statistics_pitch, config.voice_statistics_modulation
             )
-            self.identity_statistics_head = nn.Linear(self.voice_statistics.size, config.identity_dim)
-            self.emotion_statistics_head = nn.Linear(self.voice_statistics.size, config.num_emotions)
+            self.identity_statistics_head = read_out(self.voice_statistics.size, config.identity_dim,
+                                                     config.voice_statistics_hidden_size)
+            self.emotion_statistics_head = read_out(self.voice_statistics.size, config.num_emotions,
+                                                    config.voice_statistics_hidden_size)
 
     def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor, num_frames: torch.Tensor,
                 frames: tuple[int, int] | None = None, first_feature: int = 0,

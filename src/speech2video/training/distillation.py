@@ -19,6 +19,18 @@ from ..data.schema import decode_audio
 SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
 
 
+def load_corpora(paths: list[str], split: str, drop: tuple[str, ...] = ("video",)):
+    """The `split` of every corpus, concatenated on the columns they all have, without the `drop` ones (by
+    default the video frames, which stage 1 never reads). E.g. SynthTalk with all three targets and a real
+    corpus with mouth targets only: the mouth is learnt from both."""
+    from datasets import concatenate_datasets, load_from_disk
+
+    parts = [load_from_disk(path)[split] for path in paths]
+    shared = [c for c in parts[0].column_names if c not in drop and all(c in part.column_names for part in parts)]
+    parts = [part.select_columns(shared) for part in parts]
+    return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+
+
 @dataclass
 class DistillationBatch:
     """input_values (B, L) normalised audio, attention_mask (B, L), num_frames (B,),
@@ -170,10 +182,11 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
     """Fit a student's voice-statistics read-outs (`VoiceStatistics`) on `dataset`'s whole clips, keeping all else.
     With `channels`, each clip is also heard through that many `random_channel` recordings, with its targets.
 
-    The scaler is fitted on the clips; the two linear read-outs, from zero weights, then minimise the identity
-    and emotion distillation losses (as in training, with the pooled heads' outputs held fixed, plus
-    `weight_decay` x their squared weights) over all clips at once with L-BFGS: minutes on a CPU, where
-    small-batch Adam barely moved them. Returns the training losses before and after.
+    The scaler is fitted on the clips; the two read-outs, their last layers from zero weights (a hidden layer,
+    if any, from a seeded random start), then minimise the identity and emotion distillation losses (as in
+    training, with the pooled heads' outputs held fixed, plus `weight_decay` x their squared weights) over
+    all clips at once with L-BFGS: minutes on a CPU, where small-batch Adam barely moved them. Returns the
+    training losses before and after.
     """
     encoder = model.encoder.eval()
     identity, emotion, statistics = _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels)
@@ -184,11 +197,18 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
     teacher_identity, teacher_emotion = (t.repeat_interleave(1 + channels, dim=0) for t in (teacher_identity, teacher_emotion))
     heads = [encoder.identity_statistics_head, encoder.emotion_statistics_head]
     parameters = [p for head in heads for p in head.parameters()]
-    with torch.no_grad():  # start from the mean residuals (a zero identity would give the cosine no gradient)
+    weights = [p for p in parameters if p.dim() > 1]
+    last = [head[-1] if isinstance(head, torch.nn.Sequential) else head for head in heads]
+    with torch.no_grad(), torch.random.fork_rng():  # start from the mean residuals (a zero identity would give
+        torch.manual_seed(0)                         # the cosine no gradient)
         for head in heads:
-            head.weight.zero_()
-        heads[0].bias.copy_((teacher_identity - identity).mean(dim=0))
-        heads[1].bias.copy_((temperature * teacher_emotion.log() - emotion).mean(dim=0))
+            for layer in head.modules():
+                if isinstance(layer, torch.nn.Linear):
+                    layer.reset_parameters()
+        for layer in last:
+            layer.weight.zero_()
+        last[0].bias.copy_((teacher_identity - identity).mean(dim=0))
+        last[1].bias.copy_((temperature * teacher_emotion.log() - emotion).mean(dim=0))
 
     def loss_fn():
         predicted_identity = identity + heads[0](standardised)
@@ -196,7 +216,7 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
         return ((1 - F.cosine_similarity(predicted_identity, teacher_identity, dim=-1)).mean()
                 + identity_l2 * F.mse_loss(predicted_identity, teacher_identity)
                 + F.kl_div(student, teacher_emotion, reduction="batchmean") * temperature**2
-                + weight_decay * sum(head.weight.square().sum() for head in heads))
+                + weight_decay * sum(weight.square().sum() for weight in weights))
 
     before = loss_fn().item()
     optimizer = torch.optim.LBFGS(parameters, max_iter=300, line_search_fn="strong_wolfe")
