@@ -57,7 +57,15 @@ def test_a_picture_of_the_speaker_gives_the_static_image_baseline(client, tmp_pa
 
 def test_the_motion_slider_stops_where_the_pipeline_does(client):
     _, app, _ = client
-    assert app.motion_limit("synthtalk-128") == 1.0  # calibrated at the pipeline's cap: more would do nothing
+    config = app.load_pipeline("synthtalk-128").model.config
+    calibrated = config.motion_scale
+    try:
+        config.motion_scale = app.MAX_MOTION_SCALE  # calibrated at the pipeline's cap: more would do nothing
+        assert app.motion_limit("synthtalk-128") == 1.0
+        config.motion_scale = 0.5 * app.MAX_MOTION_SCALE
+        assert app.motion_limit("synthtalk-128") == 2.0
+    finally:
+        config.motion_scale = calibrated
     assert app.motion_limit("grid-s1-128") == 2.0
 
 

@@ -84,7 +84,7 @@ def generate(audio_path, video_path, model_name, emotion, seed, motion=1.0, pict
 
 def motion_limit(model_name: str) -> float:
     """The motion slider's top for a model: twice its calibrated amount, or less where that passes the
-    pipeline's cap (`synthtalk-128` is calibrated at the cap, so its slider stops at 1)."""
+    pipeline's cap (a model calibrated at the cap stops at 1)."""
     calibrated = load_pipeline(model_name).model.config.motion_scale
     return round(min(2.0, MAX_MOTION_SCALE / calibrated), 1) if calibrated > 0 else 2.0
 
