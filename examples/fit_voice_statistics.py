@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from datasets import load_from_disk
 from transformers import Wav2Vec2FeatureExtractor
 
 from speech2video import Speech2VideoModel
@@ -73,10 +72,13 @@ def main(argv=None):
     output_dir = Path(args.output_dir)
     if (output_dir / "model.safetensors").exists() and not args.overwrite:
         raise SystemExit(f"{output_dir} already holds a model; pass --overwrite to replace it")
-    for path in args.dataset_path:
-        missing = {"teacher_identity", "teacher_emotion"} - set(load_from_disk(path)["train"].column_names)
-        if missing:
-            raise SystemExit(f"{path} has no {', '.join(sorted(missing))}: run examples/cache_teacher_targets.py")
+    columns = ["audio", "sampling_rate", "teacher_identity", "teacher_emotion"]
+    train, validation = (load_corpora(args.dataset_path, split) for split in ("train", "validation"))
+    missing = set(columns) - set(train.column_names)
+    if missing:
+        raise SystemExit(f"{' '.join(args.dataset_path)}: no {', '.join(sorted(missing))} (in every corpus): run "
+                         "examples/cache_teacher_targets.py")
+    train, validation = train.select_columns(columns), validation.select_columns(columns)
     saved = Speech2VideoConfig.from_pretrained(resolve_model_path(args.model))
     statistics = {"voice_statistics_bands": saved.voice_statistics_bands or args.voice_statistics_bands,
                   "voice_statistics_pitch": saved.voice_statistics_pitch or args.voice_statistics_pitch,
@@ -87,8 +89,6 @@ def main(argv=None):
     model = Speech2VideoModel.from_pretrained(args.model, **statistics, ignore_mismatched_sizes=new_statistics)
     model.eval()
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
-    columns = ["audio", "sampling_rate", "teacher_identity", "teacher_emotion"]
-    train, validation = (load_corpora(args.dataset_path, split).select_columns(columns) for split in ("train", "validation"))
     if new_statistics:  # new read-outs start at zero, so "before" is the model without them
         model.encoder.voice_statistics.mean.zero_()  # resized buffers are uninitialised
         model.encoder.voice_statistics.variance.fill_(1.0)

@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from datasets import concatenate_datasets, load_from_disk
+from datasets import load_from_disk
 from tqdm.auto import tqdm
 
 from speech2video.data.schema import decode_frames
 from speech2video.data.synthtalk.speakers import IDENTITY_NAMES, VOICE_LINKED
 from speech2video.teachers.synthtalk import SynthTalkTeacher, SynthTalkTeacherConfig
+from speech2video.training.distillation import load_corpora
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -142,8 +143,7 @@ def evaluate(teacher: SynthTalkTeacher, dataset) -> dict:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
-    corpora = [load_from_disk(path) for path in args.dataset_path]
-    train_split = concatenate_datasets([corpus["train"] for corpus in corpora])
+    train_split = load_corpora(args.dataset_path, "train", drop=())
     if args.max_train_clips is not None:
         train_split = train_split.select(range(min(args.max_train_clips, len(train_split))))
     teacher = SynthTalkTeacher(SynthTalkTeacherConfig())
@@ -162,7 +162,7 @@ def main(argv=None) -> dict:
               "first_loss": history[0], "final_loss": float(np.mean(history[-20:]))}
     if not args.skip_evaluation:
         # Evaluate the saved (fp16-rounded) weights: the numbers describe what is shipped.
-        report["test"] = evaluate(SynthTalkTeacher.from_pretrained(output_dir), corpora[0]["test"])
+        report["test"] = evaluate(SynthTalkTeacher.from_pretrained(output_dir), load_from_disk(args.dataset_path[0])["test"])
     (output_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return report
