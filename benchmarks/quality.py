@@ -53,10 +53,16 @@ from speech2video.evaluation import (
     mouth_landmarks, psnr, r2_per_dimension,
     retrieval_top1, sharpness, ssim, sync_offset_confidence, train_sync_expert,
 )
-from speech2video.teachers.synthtalk import SynthTalkTeacher
+from speech2video.teachers.synthtalk import EVALUATOR, PRETRAINED, SynthTalkTeacher
 from speech2video.training.generator import MOUTH_ROWS  # flicker is measured above it (outside mouth and jaw)
 
 ROOT = Path(__file__).resolve().parents[1]
+TEACHERS = {"evaluator": EVALUATOR, "training": PRETRAINED}
+READERS = {
+    "evaluator": "the SynthTalk evaluation teacher (trained apart, 96 px input, used by no training)",
+    "training": "the SynthTalk teacher that also trained the model (the generator learnt to satisfy it: its "
+                "readings flatter the model)",
+}
 CORPORA = {"synthtalk-test": ROOT / "corpora" / "synthtalk-targets", "grid-test": ROOT / "corpora" / "grid_s1"}
 REPORTS = {"synthtalk-test": ROOT / "docs" / "results.md", "grid-test": ROOT / "docs" / "results-grid.md"}
 QUICK_CLIPS, SYNC_TRAIN_CLIPS, SYNC_TRAIN_STEPS = 16, 200, 500
@@ -167,8 +173,7 @@ def still(frame: np.ndarray, length: int) -> np.ndarray:
     return np.repeat(frame[None], length, axis=0)
 
 
-def evaluate_synthtalk(test, corpus, pipe, expert, ablation_pipe) -> dict:
-    teacher = SynthTalkTeacher.from_pretrained()
+def evaluate_synthtalk(test, corpus, pipe, expert, ablation_pipe, teacher) -> dict:
     still_face = mean_face(corpus)
     rows = {"speech-only": [], "static-image baseline": []}
     if ablation_pipe is not None:
@@ -235,8 +240,8 @@ GRID_COLUMNS = [
     ("sync_confidence", "sync conf."), ("flicker", "flicker"), ("sharpness", "sharpness"),
 ]
 SYNTHTALK_TEXT = (
-    "held-out SynthTalk clips (unseen speakers and sentences). The face teacher that reads the frames is the "
-    "SynthTalk teacher; \"Fréchet (teacher)\" is a Fréchet distance on its outputs (identity, emotion, mouth), an "
+    "held-out SynthTalk clips (unseen speakers and sentences). The face teacher that reads the frames is {reader}; "
+    "\"Fréchet (teacher)\" is a Fréchet distance on its outputs (identity, emotion, mouth), an "
     "FID analogue (Inception weights are not available offline), lower is better. Identity R² compares per-clip "
     "identity read from the frames with the true parameters; the control dimensions (hair, shirt, background, eye "
     "colour) are not in the voice, so a speech-only video should score about 0 there (the real video shows them). "
@@ -247,8 +252,8 @@ SYNTHTALK_TEXT = (
     "(`speech2video.evaluation.eye_openness`) below half the clip's median for 1-10 frames; it over-counts a "
     "little (on the real frames of 20 test clips: 52 a minute where the rendered truth has 34), so compare "
     "rows with the real video's. "
-    "The static-image baseline is the same model given the identity the face teacher reads from the clip's first "
-    "real frame"
+    "The static-image baseline is the same model given the identity its own (training) face teacher reads from the "
+    "clip's first real frame"
 )
 REFERENCE_TEXT = " and, as it has reference frames, that frame's pixels."
 ABLATION_TEXT = (
@@ -264,7 +269,7 @@ GRID_TEXT = (
 )
 GRID_REFERENCE_TEXT = (
     " The static-image baseline is the same model given the clip's first real frame as its reference picture "
-    "(its pixels join the generator's decoder)."
+    "(its pixels join the generator's decoder{masked})."
 )
 GRID_NO_REFERENCE_TEXT = (
     " There is no static-image baseline row: this model was trained without reference frames, and a "
@@ -299,6 +304,10 @@ def main() -> None:
     parser.add_argument("--corpus_path", default=None, help="the corpus folder (default: corpora/synthtalk-targets "
                                                             "or corpora/grid_s1)")
     parser.add_argument("--ablation_model", default=None, help="the trained no-distillation model (SynthTalk)")
+    parser.add_argument("--teacher", choices=sorted(TEACHERS), default="evaluator",
+                        help="the SynthTalk face teacher that reads the frames: the evaluation teacher, which no "
+                             "training used, or the training teacher, whose consistency losses the generator learnt "
+                             "to satisfy (its readings flatter the generator)")
     parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_CLIPS} clips")
     parser.add_argument("--split", choices=["test", "validation"], default="test",
                         help="held-out clips to measure on: validation to choose between checkpoints (no report "
@@ -326,12 +335,16 @@ def main() -> None:
     if args.corpus == "grid-test":
         results = evaluate_grid(test, corpus, pipe, expert)
         columns = GRID_COLUMNS
-        text = GRID_TEXT + (GRID_REFERENCE_TEXT if pipe.model.config.reference_frame else GRID_NO_REFERENCE_TEXT)
+        masked = ", its mouth greyed out first" if pipe.model.config.reference_mouth_box else ""
+        text = GRID_TEXT + (GRID_REFERENCE_TEXT.format(masked=masked) if pipe.model.config.reference_frame
+                            else GRID_NO_REFERENCE_TEXT)
     else:
         ablation = Speech2VideoPipeline.from_pretrained(args.ablation_model) if args.ablation_model else None
-        results = evaluate_synthtalk(test, corpus, pipe, expert, ablation)
+        teacher = SynthTalkTeacher.from_pretrained(TEACHERS[args.teacher])
+        results = evaluate_synthtalk(test, corpus, pipe, expert, ablation, teacher)
         columns = SYNTHTALK_COLUMNS
-        text = SYNTHTALK_TEXT + (REFERENCE_TEXT if pipe.model.config.reference_frame else ".")
+        text = SYNTHTALK_TEXT.format(reader=READERS[args.teacher])
+        text += REFERENCE_TEXT if pipe.model.config.reference_frame else "."
         text += ABLATION_TEXT if ablation is not None else ""
 
     detected = []  # does the sync expert find the exact offset of a 2-frame delay?
@@ -344,6 +357,8 @@ def main() -> None:
         command += f" --ablation_model {args.ablation_model}"
     if args.split != "test":
         command += f" --split {args.split}"
+    if args.teacher != "evaluator" and args.corpus == "synthtalk-test":
+        command += f" --teacher {args.teacher}"
     meta = {"model": args.model or "default", "corpus": args.corpus, "clips": len(test),
             "seconds": time.time() - started, "machine": f"{torch.get_num_threads()} CPU thread(s)",
             "command": command + (" --quick" if args.quick else ""),

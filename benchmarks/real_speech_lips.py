@@ -1,7 +1,7 @@
 """Lip sync of a SynthTalk-faced model on real speech (prints JSON).
 
-The model renders its cartoon face from the audio of GRID's held-out sentences; the SynthTalk face teacher
-reads the mouth opening of every rendered frame, which is correlated, over all frames, with the inner-lip
+The model renders its cartoon face from the audio of GRID's held-out sentences; the SynthTalk evaluation
+teacher (trained apart from the teacher the generator learnt against) reads the mouth opening of every rendered frame, which is correlated, over all frames, with the inner-lip
 gap measured by landmarks on the real GRID video of the same sentence. It asks: do the lips the model draws
 open and close when a real person's do? (GRID speaker 1, Cooke et al. 2006, CC BY 4.0.)
 
@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from speech2video import Speech2VideoPipeline
 from speech2video.data.schema import decode_audio, decode_frames
-from speech2video.teachers.synthtalk import SynthTalkTeacher
+from speech2video.teachers.synthtalk import EVALUATOR, SynthTalkTeacher
 from student import lip_gap
 
 
@@ -35,7 +35,7 @@ def main() -> None:
     test = load_from_disk(args.grid_corpus)["test"]
     test = test.select(range(min(args.max_clips, len(test))))
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
-    teacher = SynthTalkTeacher.from_pretrained()
+    teacher = SynthTalkTeacher.from_pretrained(EVALUATOR)
     rendered, measured = [], []
     for row in tqdm(test, desc="GRID sentences"):
         video = pipe(decode_audio(row), sampling_rate=row["sampling_rate"], seed=args.seed)

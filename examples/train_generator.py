@@ -74,6 +74,10 @@ def parse_args(argv=None):
                         help="add a reference-frame encoder to the generator (config.reference_frame) and train it")
     parser.add_argument("--reference_dropout", type=float, default=0.5,
                         help="with --reference_frames, the share of clips rendered without their picture")
+    parser.add_argument("--reference_mouth_box", type=float, nargs=4, default=None,
+                        metavar=("TOP", "LEFT", "BOTTOM", "RIGHT"),
+                        help="with --reference_frames, grey out this box (fractions of the side) of the picture "
+                             "(config.reference_mouth_box), so the lips follow the speech, not the picture's mouth")
     parser.add_argument("--train_only_reference", action="store_true",
                         help="with --reference_frames, train the reference encoder alone: the rest of the generator "
                              "keeps its weights, so videos rendered from speech alone stay exactly the same")
@@ -153,8 +157,12 @@ def main(argv=None):
     train_dataset = train_dataset.filter(lambda n: n >= args.motion_frames, input_columns="num_frames")
     if args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(args.max_train_samples, len(train_dataset))))
-    model = Speech2VideoModel.from_pretrained(args.student_model_path,
-                                              **({"reference_frame": True} if args.reference_frames else {}))
+    if args.reference_mouth_box and not args.reference_frames:
+        raise SystemExit("--reference_mouth_box needs --reference_frames")
+    reference_settings = {"reference_frame": True} if args.reference_frames else {}
+    if args.reference_mouth_box:  # otherwise as the model has it
+        reference_settings["reference_mouth_box"] = args.reference_mouth_box
+    model = Speech2VideoModel.from_pretrained(args.student_model_path, **reference_settings)
     if args.model_config:  # a fresh generator of another shape around the trained student
         student = model
         config = student.config.to_dict() | json.loads(Path(args.model_config).read_text())

@@ -40,6 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="SynthTalk DatasetDict folders (save_to_disk): trains on their train splits, tests on "
                              "the first one's test split")
     parser.add_argument("--output_dir", required=True, help="where the teacher and metrics.json are written")
+    parser.add_argument("--input_size", type=int, default=64,
+                        help="frames are read at this size (a multiple of 16); the evaluation teacher reads 96")
     parser.add_argument("--max_train_steps", type=int, default=1000)
     parser.add_argument("--train_batch_size", type=int, default=64)
     parser.add_argument("--learning_rate", type=float, default=2e-3)
@@ -146,7 +148,7 @@ def main(argv=None) -> dict:
     train_split = load_corpora(args.dataset_path, "train", drop=())
     if args.max_train_clips is not None:
         train_split = train_split.select(range(min(args.max_train_clips, len(train_split))))
-    teacher = SynthTalkTeacher(SynthTalkTeacherConfig())
+    teacher = SynthTalkTeacher(SynthTalkTeacherConfig(input_size=args.input_size))
 
     start = time.perf_counter()
     data = load_train_frames(train_split, teacher, args.num_frames_per_clip, args.seed)

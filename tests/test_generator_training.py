@@ -115,7 +115,8 @@ def test_train_only_reference_leaves_the_speech_path_untouched(corpus_with_targe
     script = load_example_script("train_generator")
     with pytest.raises(SystemExit, match="needs --reference_frames"):
         script.main(common)
-    script.main([*common, "--reference_frames"])
+    script.main([*common, "--reference_frames", "--reference_mouth_box", "0.6", "0.3", "0.9", "0.7"])
+    assert Speech2VideoModel.from_pretrained(tmp_path / "g").config.reference_mouth_box == [0.6, 0.3, 0.9, 0.7]
     before, after = load_file(str(student / "model.safetensors")), load_file(str(tmp_path / "g" / "model.safetensors"))
     changed = {name for name, value in after.items() if name not in before or not torch.equal(value, before[name])}
     assert changed and all(name.startswith("generator.reference.") for name in changed)

@@ -79,6 +79,22 @@ def test_reference_image_pixels_reach_a_reference_frame_model(tmp_path):
     assert Speech2VideoModel.from_pretrained(tmp_path / "model").config.reference_frame
 
 
+def test_reference_mouth_box_hides_the_pictures_mouth():
+    """With `reference_mouth_box`, what the picture shows inside the box changes nothing; outside it does."""
+    model = _reference_frame_model(skip_value=0.5)
+    model.config.reference_mouth_box = [0.5, 0.25, 0.875, 0.75]  # rows 16-28, columns 8-24 of 32
+    audio, picture = torch.from_numpy(speech_like(0.5))[None], torch.rand(1, 3, 32, 32)
+    other_mouth, other_hair = picture.clone(), picture.clone()
+    other_mouth[..., 16:28, 8:24] = torch.rand(3, 12, 16)
+    other_hair[..., :8, :] = torch.rand(3, 8, 32)
+    frames = {name: model(audio, reference_pixels=p, generator=torch.Generator().manual_seed(0)).frames
+              for name, p in [("picture", picture), ("other mouth", other_mouth), ("other hair", other_hair)]}
+    torch.testing.assert_close(frames["other mouth"], frames["picture"])
+    assert not torch.allclose(frames["other hair"], frames["picture"])
+    with pytest.raises(ValueError, match="reference_mouth_box"):
+        tiny_config(reference_frame=True, reference_mouth_box=[0.9, 0.2, 0.5, 0.8])
+
+
 def test_reference_pixels_errors_are_specific(tiny_model_dir):
     audio = torch.from_numpy(speech_like(0.5))[None]
     with pytest.raises(ValueError, match=r"must be \(B, 3, 32, 32\)"):

@@ -11,7 +11,7 @@ from datasets import load_from_disk
 
 from speech2video.data.synthtalk import EMOTIONS, IDENTITY_DIMENSIONS, Speaker, build_corpus, make_clip
 from speech2video.teachers import EmotionTeacher, SynthTalkTeacher
-from speech2video.teachers.synthtalk import PRETRAINED, SynthTalkTeacherConfig
+from speech2video.teachers.synthtalk import EVALUATOR, PRETRAINED, SynthTalkTeacherConfig
 from speech2video.teachers.targets import FaceTeacherPair, cache_teacher_targets
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -61,9 +61,9 @@ def test_outputs_shapes_gradients_and_save_round_trip(tmp_path):
     torch.testing.assert_close(again.mouth_open, output.mouth_open.detach())
 
 
-@pytest.mark.skipif(not (PRETRAINED / "model.safetensors").exists(), reason="released teacher not present")
-def test_released_teacher_reads_emotions_of_unseen_speakers():
-    teacher = SynthTalkTeacher.from_pretrained()
+@pytest.mark.parametrize("weights", [PRETRAINED, EVALUATOR], ids=["training teacher", "evaluation teacher"])
+def test_released_teachers_read_emotions_of_unseen_speakers(weights):
+    teacher = SynthTalkTeacher.from_pretrained(weights)
     text = "Please bring my brown bag to the big meeting by the bay."
     emotions = list(EMOTIONS)
     correct = []

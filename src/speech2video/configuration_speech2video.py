@@ -71,6 +71,10 @@ class Speech2VideoConfig(PretrainedConfig):
             skip connections of Chung et al.'s Speech2Vid): the pipeline's `reference_image=` then gives the
             generator the picture's pixels (the static-image baseline of a single-speaker model); without one,
             it renders from speech alone.
+        reference_mouth_box (`list[float]`, *optional*): (top, left, bottom, right), fractions of the side, of a
+            box around the mouth of an aligned face crop that is greyed out in the reference picture before the
+            encoder reads it (as Wav2Lip masks its reference's lower half), so the lips come from the speech, not
+            from the picture's mouth; None shows the whole picture.
     """
 
     model_type = "speech2video"
@@ -97,6 +101,7 @@ class Speech2VideoConfig(PretrainedConfig):
         voice_statistics_modulation: bool = False,
         voice_statistics_hidden_size: int = 0,
         reference_frame: bool = False,
+        reference_mouth_box: list[float] | tuple[float, ...] | None = None,
         **kwargs,
     ):
         encoder_config = DEFAULT_ENCODER_CONFIG if encoder_config is None else encoder_config
@@ -124,6 +129,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.voice_statistics_modulation = voice_statistics_modulation
         self.voice_statistics_hidden_size = voice_statistics_hidden_size
         self.reference_frame = reference_frame
+        self.reference_mouth_box = None if reference_mouth_box is None else [float(f) for f in reference_mouth_box]
         super().__init__(**kwargs)
         levels = math.log2(image_size) - 1  # resolutions 4, 8, ..., image_size
         if image_size < 8 or not levels.is_integer() or len(self.generator_channels) != int(levels):
@@ -132,6 +138,10 @@ class Speech2VideoConfig(PretrainedConfig):
                 f"from 4 to image_size ({levels:g} values); got image_size={image_size}, "
                 f"generator_channels={self.generator_channels}"
             )
+        box = self.reference_mouth_box
+        if box is not None and not (len(box) == 4 and 0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1):
+            raise ValueError(f"reference_mouth_box must be (top, left, bottom, right) fractions with top < bottom "
+                             f"and left < right, got {box}")
         if len(set(self.emotion_labels)) != len(self.emotion_labels) or not self.emotion_labels:
             raise ValueError(f"emotion_labels must be distinct names, got {self.emotion_labels}")
 

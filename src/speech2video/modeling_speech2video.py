@@ -469,7 +469,8 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
 
     def reference_features(self, reference_pixels: torch.Tensor | None, num_frames: int) -> list[torch.Tensor] | None:
         """The decoder's reference input for B clips of `num_frames` frames each, from pictures (B, 3, S, S)
-        in [0, 1] (each clip's picture repeated for its frames, batch B * num_frames); None without pictures."""
+        in [0, 1] (each clip's picture repeated for its frames, batch B * num_frames), the mouth greyed out if
+        `config.reference_mouth_box`; None without pictures."""
         if reference_pixels is None:
             return None
         if self.generator.reference is None:
@@ -477,7 +478,12 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
         size = self.config.image_size
         if reference_pixels.ndim != 4 or reference_pixels.shape[1:] != (3, size, size):
             raise ValueError(f"reference_pixels must be (B, 3, {size}, {size}), got {tuple(reference_pixels.shape)}")
-        features = self.generator.reference(reference_pixels.to(self.dtype))
+        reference_pixels = reference_pixels.to(self.dtype)
+        if self.config.reference_mouth_box is not None:  # grey, the encoder's zero, where the mouth is
+            top, left, bottom, right = (round(f * size) for f in self.config.reference_mouth_box)
+            reference_pixels = reference_pixels.clone()
+            reference_pixels[..., top:bottom, left:right] = 0.5
+        features = self.generator.reference(reference_pixels)
         return [feature.repeat_interleave(num_frames, dim=0) for feature in features]
 
     def emotion_probs(self, emotion_logits: torch.Tensor, emotion=None) -> torch.Tensor:

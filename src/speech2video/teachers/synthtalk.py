@@ -21,6 +21,9 @@ from ..data.synthtalk.speakers import IDENTITY_NAMES
 from .base import FaceTeacher
 
 PRETRAINED = Path(__file__).with_name("weights") / "synthtalk_teacher"
+# A second teacher, trained apart (other seed, 96 px input) and used by no training: the benchmarks read
+# generated frames with it, since the generator learnt to satisfy the first one (its consistency losses).
+EVALUATOR = Path(__file__).with_name("weights") / "synthtalk_evaluator"
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
