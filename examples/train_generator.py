@@ -50,7 +50,8 @@ from speech2video.teachers.synthtalk import SynthTalkTeacher
 from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
 from speech2video.training.distillation import load_corpora
 from speech2video.training.generator import (
-    collate_generator, kl_to_standard_normal, reconstruction_loss, student_features, sync_loss, sync_windows,
+    collate_generator, kl_to_standard_normal, random_view, reconstruction_loss, student_features, sync_loss,
+    sync_windows,
 )
 from speech2video.training.logs import log_step
 
@@ -98,6 +99,9 @@ def parse_args(argv=None):
     parser.add_argument("--l1_weight", type=float, default=10.0)
     parser.add_argument("--teacher_weight", type=float, default=1.0,
                         help="teacher consistency: emotion KL + identity and mouth errors (identity in units of its spread)")
+    parser.add_argument("--teacher_augmentation", action="store_true",
+                        help="the teacher reads each generated frame moved, zoomed and relit at random, so the "
+                             "generator cannot please it with patterns only that network sees")
     parser.add_argument("--adversarial_weight", type=float, default=0.05)
     parser.add_argument("--sync_weight", type=float, default=0.3)
     parser.add_argument("--motion_codes", choices=["normalised", "variational"], default="normalised",
@@ -345,7 +349,7 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     if args.motion_codes == "variational":
         losses["kl"] = args.kl_weight * kl_to_standard_normal(mean, log_variance)
     if teacher is not None:
-        seen = teacher(fake.flatten(0, 1))
+        seen = teacher(random_view(fake.flatten(0, 1)) if args.teacher_augmentation else fake.flatten(0, 1))
         emotion = F.log_softmax(seen.emotion_logits, -1).unflatten(0, (batch_size, batch.frames)).mean(1)
         losses["teacher"] = args.teacher_weight * (
             F.kl_div(emotion, batch.teacher_emotion.clamp_min(1e-8), reduction="batchmean")

@@ -92,7 +92,8 @@ def test_reference_frames_train_a_picture_encoder_beside_the_speech_path(corpus_
     script.main(["--dataset_path", str(corpus_with_targets / "targets"), "--student_model_path", str(student),
                  "--output_dir", str(tmp_path / "g"), "--train_batch_size", "2", "--motion_frames", "16",
                  "--max_train_steps", "4", "--adversarial_start_step", "2", "--validation_steps", "100",
-                 "--checkpointing_steps", "100", "--reference_frames", "--reference_dropout", "0.25"])
+                 "--checkpointing_steps", "100", "--reference_frames", "--reference_dropout", "0.25",
+                 "--teacher_augmentation"])
     logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
     assert len(logs) == 4 and all(math.isfinite(value) for entry in logs for value in entry.values())
     model = Speech2VideoModel.from_pretrained(tmp_path / "g").eval()
@@ -120,3 +121,23 @@ def test_train_only_reference_leaves_the_speech_path_untouched(corpus_with_targe
     before, after = load_file(str(student / "model.safetensors")), load_file(str(tmp_path / "g" / "model.safetensors"))
     changed = {name for name, value in after.items() if name not in before or not torch.equal(value, before[name])}
     assert changed and all(name.startswith("generator.reference.") for name in changed)
+
+
+def test_random_view_moves_zooms_and_relights_within_its_bounds_differentiably():
+    """What the teacher reads with --teacher_augmentation: the picture's centre moves by at most the shift
+    (the zoom is about the centre), values stay in [0, 1], and gradients reach the generated frames."""
+    from speech2video.training.generator import random_view
+
+    torch.manual_seed(0)
+    frames = torch.zeros(64, 3, 64, 64)
+    frames[:, :, 28:36, 28:36] = 1.0  # a bright square at the centre
+    frames.requires_grad_(True)
+    seen = random_view(frames, shift=4 / 64, zoom=0.08, light=0.1)
+    assert seen.shape == frames.shape and 0 <= seen.min() and seen.max() <= 1
+    rows = torch.arange(64.0)
+    weights = seen.detach().mean(1) - seen.detach().mean(1).amin(dim=(1, 2), keepdim=True)
+    centre_y = (weights.sum(2) * rows).sum(1) / weights.sum((1, 2))
+    assert (centre_y - 31.5).abs().max() <= 4 / 0.92 + 0.5  # 4 px, in the zoomed frame's pixels
+    assert (centre_y - 31.5).abs().max() > 1  # and it does move
+    seen.sum().backward()
+    assert frames.grad is not None and frames.grad.abs().sum() > 0

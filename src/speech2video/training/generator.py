@@ -129,6 +129,22 @@ def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return ((fake - real).abs() * weights).mean() / weights.mean()
 
 
+def random_view(frames: torch.Tensor, shift: float = 4 / 64, zoom: float = 0.08, light: float = 0.1) -> torch.Tensor:
+    """Frames (N, 3, S, S) in [0, 1], each moved by up to `shift` of its side, zoomed by up to +-`zoom` and its
+    contrast and brightness changed by up to +-`light` (and half that), differentiably: what the face teacher
+    reads in training with `--teacher_augmentation`, so the generator cannot please the teacher with patterns
+    only that one network at that one framing sees."""
+    n = len(frames)
+    draws = torch.rand(n, 5, device=frames.device) * 2 - 1  # zoom, shift x and y, contrast, brightness
+    theta = torch.zeros(n, 2, 3, device=frames.device)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1 + zoom * draws[:, 0]
+    theta[:, :, 2] = 2 * shift * draws[:, 1:3]  # affine_grid's units: the side is 2
+    grid = F.affine_grid(theta, list(frames.shape), align_corners=False)
+    moved = F.grid_sample(frames, grid, padding_mode="border", align_corners=False)
+    contrast, brightness = 1 + light * draws[:, 3, None, None, None], light / 2 * draws[:, 4, None, None, None]
+    return ((moved - 0.5) * contrast + 0.5 + brightness).clamp(0, 1)
+
+
 def kl_to_standard_normal(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
     """KL(N(mean, exp(log_variance)) || N(0, 1)), summed over the code, averaged over the rest."""
     return 0.5 * (mean.square() + log_variance.exp() - 1 - log_variance).sum(-1).mean()
