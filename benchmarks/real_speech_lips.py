@@ -1,8 +1,9 @@
 """Lip sync of a SynthTalk-faced model on real speech (prints JSON).
 
 The model renders its cartoon face from the audio of GRID's held-out sentences; the SynthTalk evaluation
-teacher (trained apart from the teacher the generator learnt against) reads the mouth opening of every rendered frame, which is correlated, over all frames, with the inner-lip
-gap measured by landmarks on the real GRID video of the same sentence. It asks: do the lips the model draws
+teacher (trained apart from the teacher the generator learnt against) reads the mouth opening of every
+rendered frame, which is correlated, over all frames, with the inner-lip gap measured by landmarks on the
+real GRID video of the same sentence. It asks: do the lips the model draws
 open and close when a real person's do? (GRID speaker 1, Cooke et al. 2006, CC BY 4.0.)
 
     python benchmarks/real_speech_lips.py --model synthtalk-128 --grid_corpus corpora/grid_s1

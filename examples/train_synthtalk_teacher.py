@@ -164,7 +164,8 @@ def main(argv=None) -> dict:
               "first_loss": history[0], "final_loss": float(np.mean(history[-20:]))}
     if not args.skip_evaluation:
         # Evaluate the saved (fp16-rounded) weights: the numbers describe what is shipped.
-        report["test"] = evaluate(SynthTalkTeacher.from_pretrained(output_dir), load_from_disk(args.dataset_path[0])["test"])
+        test_split = load_from_disk(args.dataset_path[0])["test"]
+        report["test"] = evaluate(SynthTalkTeacher.from_pretrained(output_dir), test_split)
     (output_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return report

@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 from conftest import load_example_script, speech_like, tiny_config
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk import EMOTIONS
+from speech2video.training.generator import random_view
 
 
 def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tmp_path):
@@ -126,8 +127,6 @@ def test_train_only_reference_leaves_the_speech_path_untouched(corpus_with_targe
 def test_random_view_moves_zooms_and_relights_within_its_bounds_differentiably():
     """What the teacher reads with --teacher_augmentation: the picture's centre moves by at most the shift
     (the zoom is about the centre), values stay in [0, 1], and gradients reach the generated frames."""
-    from speech2video.training.generator import random_view
-
     torch.manual_seed(0)
     frames = torch.zeros(64, 3, 64, 64)
     frames[:, :, 28:36, 28:36] = 1.0  # a bright square at the centre

@@ -44,6 +44,8 @@ def test_training_script_lowers_the_loss(corpus_path, tmp_path):
 def test_outputs_shapes_gradients_and_save_round_trip(tmp_path):
     torch.manual_seed(0)
     teacher = SynthTalkTeacher(SynthTalkTeacherConfig(input_size=32, channels=(8, 8), hidden_size=16))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        SynthTalkTeacher(SynthTalkTeacherConfig(input_size=30, channels=(8, 8), hidden_size=16))
     frames = torch.rand(3, 3, 48, 48, requires_grad=True)
     output = teacher(frames)
     assert output.identity.shape == (3, len(IDENTITY_DIMENSIONS)) and output.mouth_open.shape == (3,)

@@ -81,6 +81,9 @@ class SynthTalkTeacher(FaceTeacher):
         self.classes = list(self.config.emotions)
         self.output_dim = len(self.config.identity_names)
         channels = (3, *self.config.channels)
+        if self.input_size % 2 ** len(self.config.channels):
+            raise ValueError(f"input_size must be a multiple of {2 ** len(self.config.channels)} (one halving per "
+                             f"channel block), got {self.input_size}")
         self.trunk = nn.Sequential(*(conv_block(a, b) for a, b in zip(channels[:-1], channels[1:])))
         final_size = self.input_size // 2 ** len(self.config.channels)
         self.neck = nn.Sequential(
