@@ -4,6 +4,10 @@
 - speech-only: the model from the voice alone (what speech2video does);
 - static-image baseline: the same model given the identity read by the face teacher from one real frame
   (`pipe(audio, reference_image=...)`), the paper's baseline that sees the speaker;
+- teacher-conditioned: the same model given, in place of what the student hears, the face teacher's identity
+  and most likely emotion read from the clip's real frames (the inputs the generator trains on): what it renders
+  when identity and emotion are right, so its gap to the real video is the generator's, its gap to
+  speech-only the student's;
 - no-distillation ablation (`--ablation_model`): a separately trained model whose student learnt no identity
   and no emotion from the face teachers (`train_distillation.py --no_identity_distillation
   --no_emotion_distillation`) and whose generator was trained on that student's own outputs;
@@ -175,7 +179,8 @@ def still(frame: np.ndarray, length: int) -> np.ndarray:
 
 def evaluate_synthtalk(test, corpus, pipe, expert, ablation_pipe, teacher) -> dict:
     still_face = mean_face(corpus)
-    rows = {"speech-only": [], "static-image baseline": []}
+    conditioned = "teacher_identity" in test.column_names  # a corpus with cached teacher targets
+    rows = {"speech-only": [], "static-image baseline": [], **({"teacher-conditioned": []} if conditioned else {})}
     if ablation_pipe is not None:
         rows["ablation: no distillation"] = []
     rows |= {"real video": [], "mean face": []}
@@ -187,6 +192,10 @@ def evaluate_synthtalk(test, corpus, pipe, expert, ablation_pipe, teacher) -> di
             "real video": real,
             "mean face": still(still_face, len(real)),
         }
+        if conditioned:
+            emotion = teacher.classes[int(np.argmax(row["teacher_emotion"]))]
+            videos["teacher-conditioned"] = pipe(audio, sampling_rate=16_000, seed=0, emotion=emotion,
+                                                 identity_embedding=row["teacher_identity"]).frames
         if ablation_pipe is not None:
             videos["ablation: no distillation"] = ablation_pipe(audio, sampling_rate=16_000, seed=0).frames
         for name, frames in videos.items():
@@ -256,6 +265,11 @@ SYNTHTALK_TEXT = (
     "clip's first real frame"
 )
 REFERENCE_TEXT = " and, as it has reference frames, that frame's pixels."
+CONDITIONED_TEXT = (
+    " Teacher-conditioned: the same model given the identity and most likely emotion the training face teacher "
+    "reads from the clip's real frames (the inputs the generator trains on) instead of the student's: its gap to "
+    "the real video is lost by the generator, its gap to speech-only by the student."
+)
 ABLATION_TEXT = (
     " The no-distillation ablation is a separately trained model: its student learnt no identity and no emotion "
     "from the face teachers, and its generator was trained on that student's outputs."
@@ -345,6 +359,7 @@ def main() -> None:
         columns = SYNTHTALK_COLUMNS
         text = SYNTHTALK_TEXT.format(reader=READERS[args.teacher])
         text += REFERENCE_TEXT if pipe.model.config.reference_frame else "."
+        text += CONDITIONED_TEXT if "teacher-conditioned" in results else ""
         text += ABLATION_TEXT if ablation is not None else ""
 
     detected = []  # does the sync expert find the exact offset of a 2-frame delay?

@@ -50,7 +50,7 @@ from speech2video.teachers.synthtalk import SynthTalkTeacher
 from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
 from speech2video.training.distillation import load_corpora
 from speech2video.training.generator import (
-    collate_generator, kl_to_standard_normal, random_view, reconstruction_loss, student_features, sync_loss,
+    collate_generator, kl_to_standard_normal, perceptual_loss, random_view, reconstruction_loss, student_features, sync_loss,
     sync_windows,
 )
 from speech2video.training.logs import log_step
@@ -99,6 +99,8 @@ def parse_args(argv=None):
     parser.add_argument("--l1_weight", type=float, default=10.0)
     parser.add_argument("--teacher_weight", type=float, default=1.0,
                         help="teacher consistency: emotion KL + identity and mouth errors (identity in units of its spread)")
+    parser.add_argument("--perceptual_weight", type=float, default=0.0,
+                        help="L1 between the face teacher's trunk features of rendered and real frames")
     parser.add_argument("--teacher_augmentation", action="store_true",
                         help="the teacher reads each generated frame moved, zoomed and relit at random, so the "
                              "generator cannot please it with patterns only that network sees")
@@ -357,6 +359,8 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
                          batch.teacher_identity / identity_spread)
             + F.mse_loss(seen.mouth_open.view(batch_size, batch.frames), batch.teacher_mouth)
         )
+    if teacher is not None and args.perceptual_weight > 0:
+        losses["perceptual"] = args.perceptual_weight * perceptual_loss(teacher, fake.flatten(0, 1), real.flatten(0, 1))
     if adversarial:
         critics_.requires_grad_(False)
         video, sync_audio = sync_windows(fake, batch, shifts)

@@ -10,7 +10,8 @@ from safetensors.torch import load_file
 from conftest import load_example_script, speech_like, tiny_config
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk import EMOTIONS
-from speech2video.training.generator import random_view
+from speech2video.teachers.synthtalk import SynthTalkTeacher
+from speech2video.training.generator import perceptual_loss, random_view
 
 
 def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tmp_path):
@@ -94,9 +95,10 @@ def test_reference_frames_train_a_picture_encoder_beside_the_speech_path(corpus_
                  "--output_dir", str(tmp_path / "g"), "--train_batch_size", "2", "--motion_frames", "16",
                  "--max_train_steps", "4", "--adversarial_start_step", "2", "--validation_steps", "100",
                  "--checkpointing_steps", "100", "--reference_frames", "--reference_dropout", "0.25",
-                 "--teacher_augmentation"])
+                 "--teacher_augmentation", "--perceptual_weight", "0.5"])
     logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
     assert len(logs) == 4 and all(math.isfinite(value) for entry in logs for value in entry.values())
+    assert all(entry["loss_perceptual"] > 0 for entry in logs)
     model = Speech2VideoModel.from_pretrained(tmp_path / "g").eval()
     assert model.config.reference_frame
     assert any(skip.weight.any() for skip in model.generator.reference.skips)  # it learnt to use the picture
@@ -140,3 +142,17 @@ def test_random_view_moves_zooms_and_relights_within_its_bounds_differentiably()
     assert (centre_y - 31.5).abs().max() > 1  # and it does move
     seen.sum().backward()
     assert frames.grad is not None and frames.grad.abs().sum() > 0
+
+
+def test_perceptual_loss_compares_the_teachers_features_of_rendered_and_real_frames():
+    """Zero for the real frames themselves, larger for frames further from them; gradients reach only the
+    rendered frames (the teacher and the real frames are fixed)."""
+    torch.manual_seed(0)
+    teacher = SynthTalkTeacher.from_pretrained()
+    real = torch.rand(4, 3, 128, 128)
+    assert perceptual_loss(teacher, real, real) == 0
+    near, far = ((real + scale * torch.randn_like(real)).clamp(0, 1) for scale in (0.05, 0.3))
+    far.requires_grad_(True)
+    assert 0 < perceptual_loss(teacher, near, real) < perceptual_loss(teacher, far, real)
+    perceptual_loss(teacher, far, real).backward()
+    assert far.grad.abs().sum() > 0

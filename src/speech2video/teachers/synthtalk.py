@@ -93,8 +93,17 @@ class SynthTalkTeacher(FaceTeacher):
         self.emotion_head = nn.Linear(self.config.hidden_size, len(self.classes))
         self.mouth_head = nn.Linear(self.config.hidden_size, 1)
 
+    def trunk_features(self, frames: torch.Tensor) -> list[torch.Tensor]:
+        """Frames (N, 3, H, W) in [0, 1] -> each trunk block's output (N, C_i, s_i, s_i), finest first."""
+        x = (self.prepare(frames) - 0.5) * 2.0
+        features = []
+        for block in self.trunk:
+            x = block(x)
+            features.append(x)
+        return features
+
     def forward(self, frames: torch.Tensor) -> TeacherOutput:
-        features = self.neck(self.trunk((self.prepare(frames) - 0.5) * 2.0))  # (N, hidden)
+        features = self.neck(self.trunk_features(frames)[-1])  # (N, hidden)
         logits = self.emotion_head(features)
         return TeacherOutput(
             identity=self.identity_head(features).sigmoid(),

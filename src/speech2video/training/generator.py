@@ -129,6 +129,14 @@ def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return ((fake - real).abs() * weights).mean() / weights.mean()
 
 
+def perceptual_loss(teacher, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Mean L1 between the face teacher's trunk features of rendered and real frames (N, 3, S, S): the
+    real frame's structure at every scale the teacher sees, not only the few numbers it reads out."""
+    with torch.no_grad():
+        targets = teacher.trunk_features(real)
+    return torch.stack([(a - b).abs().mean() for a, b in zip(teacher.trunk_features(fake), targets)]).mean()
+
+
 def random_view(frames: torch.Tensor, shift: float = 4 / 64, zoom: float = 0.08, light: float = 0.1) -> torch.Tensor:
     """Frames (N, 3, S, S) in [0, 1], each moved by up to `shift` of its side, zoomed by up to +-`zoom` and its
     contrast and brightness changed by up to +-`light` (and half that), differentiably: what the face teacher
