@@ -5,8 +5,9 @@ The generator renders each frame from the student's per-frame content, identity 
 code. While training, the motion code is read from the real frames by a motion encoder (upper face only);
 the seeded noise process that replaces it at inference learns the same dynamics from a motion
 discriminator. Losses: mouth-weighted L1 reconstruction, face-teacher consistency (the teacher on the
-generated frames agrees with its targets), hinge GAN losses of the frame (identity/emotion-conditioned),
-sequence (with the audio) and motion critics, and a lip-sync critic trained against shifted audio.
+generated frames agrees with its targets; with `--perceptual_weight` its features of the generated and real
+frames agree too), hinge GAN losses of the frame (identity/emotion-conditioned), sequence (with the audio)
+and motion critics, and a lip-sync critic trained against shifted audio.
 
     accelerate launch examples/train_generator.py --dataset_path corpora/synthtalk-targets \
         --student_model_path outputs/student --output_dir outputs/synthtalk-128 --max_train_steps 3000
@@ -50,8 +51,8 @@ from speech2video.teachers.synthtalk import SynthTalkTeacher
 from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
 from speech2video.training.distillation import load_corpora
 from speech2video.training.generator import (
-    collate_generator, kl_to_standard_normal, perceptual_loss, random_view, reconstruction_loss, student_features, sync_loss,
-    sync_windows,
+    collate_generator, kl_to_standard_normal, perceptual_loss, random_view, reconstruction_loss, student_features,
+    sync_loss, sync_windows,
 )
 from speech2video.training.logs import log_step
 
@@ -165,6 +166,8 @@ def main(argv=None):
         train_dataset = train_dataset.select(range(min(args.max_train_samples, len(train_dataset))))
     if args.reference_mouth_box and not args.reference_frames:
         raise SystemExit("--reference_mouth_box needs --reference_frames")
+    if args.perceptual_weight > 0 and args.teacher == "none":
+        raise SystemExit("--perceptual_weight needs a face teacher whose features it compares (--teacher synthtalk)")
     reference_settings = {"reference_frame": True} if args.reference_frames else {}
     if args.reference_mouth_box:  # otherwise as the model has it
         reference_settings["reference_mouth_box"] = args.reference_mouth_box
@@ -359,7 +362,7 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
                          batch.teacher_identity / identity_spread)
             + F.mse_loss(seen.mouth_open.view(batch_size, batch.frames), batch.teacher_mouth)
         )
-    if teacher is not None and args.perceptual_weight > 0:
+    if args.perceptual_weight > 0:
         losses["perceptual"] = args.perceptual_weight * perceptual_loss(teacher, fake.flatten(0, 1), real.flatten(0, 1))
     if adversarial:
         critics_.requires_grad_(False)

@@ -75,6 +75,8 @@ def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_
     script = load_example_script("train_generator")
     with pytest.raises(SystemExit, match="no teacher targets.*--teacher none --conditioning student"):
         script.main(common)
+    with pytest.raises(SystemExit, match="--perceptual_weight needs a face teacher"):
+        script.main([*common, "--teacher", "none", "--conditioning", "student", "--perceptual_weight", "1"])
     script.main([*common, "--teacher", "none", "--conditioning", "student", "--lr_scheduler", "linear",
                  "--motion_codes", "variational"])
     logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
@@ -145,8 +147,8 @@ def test_random_view_moves_zooms_and_relights_within_its_bounds_differentiably()
 
 
 def test_perceptual_loss_compares_the_teachers_features_of_rendered_and_real_frames():
-    """Zero for the real frames themselves, larger for frames further from them; gradients reach only the
-    rendered frames (the teacher and the real frames are fixed)."""
+    """Zero for the real frames themselves, larger for frames further from them, and differentiable in the
+    rendered frames."""
     torch.manual_seed(0)
     teacher = SynthTalkTeacher.from_pretrained()
     real = torch.rand(4, 3, 128, 128)
