@@ -193,7 +193,7 @@ def evaluate_synthtalk(test, corpus, pipe, expert, ablation_pipe, teacher) -> di
             "mean face": still(still_face, len(real)),
         }
         if conditioned:
-            emotion = teacher.classes[int(np.argmax(row["teacher_emotion"]))]
+            emotion = pipe.model.config.emotion_labels[int(np.argmax(row["teacher_emotion"]))]  # its input's order
             videos["teacher-conditioned"] = pipe(audio, sampling_rate=16_000, seed=0, emotion=emotion,
                                                  identity_embedding=row["teacher_identity"]).frames
         if ablation_pipe is not None:
