@@ -52,7 +52,7 @@ from speech2video.training.checkpointing import checkpoint_step, latest_checkpoi
 from speech2video.training.distillation import load_corpora
 from speech2video.training.generator import (
     collate_generator, kl_to_standard_normal, perceptual_loss, random_view, reconstruction_loss, student_features,
-    sync_loss, sync_windows,
+    sync_loss, sync_windows, widen_generator,
 )
 from speech2video.training.logs import log_step
 
@@ -67,6 +67,9 @@ def parse_args(argv=None):
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--model_config", default=None,
                         help="JSON file of generator settings (Speech2VideoConfig arguments) overriding the student's")
+    parser.add_argument("--generator_channels", type=int, nargs="+", default=None,
+                        help="widen the loaded generator to these channels per resolution (4x4 first); it renders "
+                             "the same frames until the new channels learn")
     parser.add_argument("--teacher", choices=["synthtalk", "none"], default="synthtalk",
                         help="differentiable face teacher for the consistency losses (SynthTalk corpora)")
     parser.add_argument("--conditioning", choices=["teacher", "student"], default="teacher",
@@ -177,10 +180,15 @@ def main(argv=None):
         config = student.config.to_dict() | json.loads(Path(args.model_config).read_text())
         model = Speech2VideoModel(Speech2VideoConfig(**config))
         model.encoder.load_state_dict(student.encoder.state_dict())
+    if args.generator_channels:
+        model = widen_generator(model, args.generator_channels)
     if args.conditioning == "student":  # the generator learns the student's outputs: no picture maps into them
         model.config.identity_teacher = None
     elif args.teacher == "synthtalk":
         model.config.identity_teacher = "synthtalk"  # the identity space `reference_image=` reads with
+    # it learns from the student's emotion probabilities, or from the teacher's near one-hot readings: then it
+    # renders the student's most likely emotion
+    model.config.emotion_temperature = 1.0 if args.conditioning == "student" else 0.0
     model.encoder.requires_grad_(False)  # stage 2 trains the generator and motion process only
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
     features = student_features(model, train_dataset, feature_extractor)

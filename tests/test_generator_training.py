@@ -11,7 +11,7 @@ from conftest import load_example_script, speech_like, tiny_config
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk import EMOTIONS
 from speech2video.teachers.synthtalk import SynthTalkTeacher
-from speech2video.training.generator import perceptual_loss, random_view
+from speech2video.training.generator import perceptual_loss, random_view, widen_generator
 
 
 def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tmp_path):
@@ -84,12 +84,13 @@ def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_
     assert [entry["lr"] for entry in logs] == pytest.approx([2e-4, 1.5e-4, 1e-4, 0.5e-4])  # decays to zero at the end
     assert all(math.isfinite(value) for entry in logs for value in entry.values())
     # it learnt the student's outputs, not a teacher's space: a reference picture cannot stand in for them
-    assert Speech2VideoModel.from_pretrained(tmp_path / "g").config.identity_teacher is None
+    config = Speech2VideoModel.from_pretrained(tmp_path / "g").config
+    assert config.identity_teacher is None and config.emotion_temperature == 1  # renders the student's probabilities
 
 
 def test_reference_frames_train_a_picture_encoder_beside_the_speech_path(corpus_with_targets, tmp_path):
-    """--reference_frames grows a reference encoder on a saved model and trains it; the result renders
-    with and without a picture."""
+    """--reference_frames grows a reference encoder on a saved model (--generator_channels widens it) and trains
+    it; the result renders with and without a picture."""
     student = tmp_path / "student"
     Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(student)
     script = load_example_script("train_generator")
@@ -97,12 +98,13 @@ def test_reference_frames_train_a_picture_encoder_beside_the_speech_path(corpus_
                  "--output_dir", str(tmp_path / "g"), "--train_batch_size", "2", "--motion_frames", "16",
                  "--max_train_steps", "4", "--adversarial_start_step", "2", "--validation_steps", "100",
                  "--checkpointing_steps", "100", "--reference_frames", "--reference_dropout", "0.25",
-                 "--teacher_augmentation", "--perceptual_weight", "0.5"])
+                 "--teacher_augmentation", "--perceptual_weight", "0.5", "--generator_channels", "16", "16", "12", "8"])
     logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
     assert len(logs) == 4 and all(math.isfinite(value) for entry in logs for value in entry.values())
     assert all(entry["loss_perceptual"] > 0 for entry in logs)
     model = Speech2VideoModel.from_pretrained(tmp_path / "g").eval()
-    assert model.config.reference_frame
+    assert model.config.reference_frame and model.config.generator_channels == [16, 16, 12, 8]
+    assert model.config.emotion_temperature == 0  # learnt from the teacher's near one-hot emotion readings
     assert any(skip.weight.any() for skip in model.generator.reference.skips)  # it learnt to use the picture
     audio = torch.from_numpy(speech_like(0.5))[None]
     plain = model(audio, generator=torch.Generator().manual_seed(0)).frames
@@ -126,6 +128,23 @@ def test_train_only_reference_leaves_the_speech_path_untouched(corpus_with_targe
     before, after = load_file(str(student / "model.safetensors")), load_file(str(tmp_path / "g" / "model.safetensors"))
     changed = {name for name, value in after.items() if name not in before or not torch.equal(value, before[name])}
     assert changed and all(name.startswith("generator.reference.") for name in changed)
+
+
+def test_widen_generator_renders_the_same_frames_and_lets_the_new_channels_learn():
+    torch.manual_seed(0)
+    model = Speech2VideoModel(tiny_config(reference_frame=True)).eval()
+    for skip in model.generator.reference.skips:  # as if trained: the picture matters
+        torch.nn.init.normal_(skip.weight, std=0.1)
+    wider = widen_generator(model, [16, 24, 12, 8]).eval()
+    assert wider.generator.blocks[0].conv1.weight.shape == (24, 16, 3, 3)
+    audio, picture = torch.from_numpy(speech_like(0.5))[None], torch.rand(1, 3, 32, 32)
+    for kwargs in ({}, {"reference_pixels": picture}):
+        frames = [m(audio, generator=torch.Generator().manual_seed(0), **kwargs).frames for m in (model, wider)]
+        torch.testing.assert_close(frames[1], frames[0])
+    wider(audio, reference_pixels=picture).frames.mean().backward()
+    assert wider.generator.blocks[1].conv1.weight.grad[:, 16:].abs().sum() > 0  # reads the new channels
+    with pytest.raises(ValueError, match="not narrow"):
+        widen_generator(model, [16, 8, 8, 8])
 
 
 def test_random_view_moves_zooms_and_relights_within_its_bounds_differentiably():

@@ -93,7 +93,23 @@ def test_emotion_and_identity_overrides_change_the_frames():
     assert not torch.allclose(base.frames, other_identity.frames)
 
 
-@pytest.mark.parametrize("kwargs", [dict(image_size=48), dict(image_size=32, generator_channels=(8, 8)), dict(emotion_labels=["a", "a"])])
+def test_emotion_temperature_zero_renders_the_most_likely_emotion():
+    """The generator then gets the one-hot of the voice's most likely emotion; the reported logits are as
+    before."""
+    torch.manual_seed(0)
+    model = Speech2VideoModel(tiny_config()).eval()
+    audio = torch.randn(1, 16_000)
+    soft = _generate(model, audio)
+    model.config.emotion_temperature = 0.0
+    most_likely = _generate(model, audio)
+    named = _generate(model, audio, emotion=int(soft.emotion_logits.argmax()))
+    torch.testing.assert_close(most_likely.emotion_logits, soft.emotion_logits)
+    torch.testing.assert_close(most_likely.frames, named.frames)
+    assert not torch.allclose(most_likely.frames, soft.frames)
+
+
+@pytest.mark.parametrize("kwargs", [dict(image_size=48), dict(image_size=32, generator_channels=(8, 8)),
+                                    dict(emotion_labels=["a", "a"]), dict(emotion_temperature=-1)])
 def test_invalid_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         tiny_config(**kwargs)

@@ -48,6 +48,10 @@ class Speech2VideoConfig(PretrainedConfig):
         identity_dim (`int`): size of the identity embedding (the identity teacher's space, 128 for dlib).
         emotion_labels (`list[str]`): the emotion classes (the emotion teacher's classes, in its order).
         emotion_embed_dim (`int`): size of the learned emotion embedding given to the generator.
+        emotion_temperature (`float`): the generator's emotion input is the softmax of the inferred emotion logits
+            at this temperature; 0 gives it the one-hot of the most likely emotion, as the face teacher's near
+            one-hot readings it learnt from (`train_generator.py --conditioning teacher` sets 0). The emotion
+            probabilities the pipeline reports stay at temperature 1.
         content_dim (`int`): size of the per-frame content (lip) features.
         content_context (`int`): frames of temporal context on each side of a frame for the generator.
         motion_noise_dim, motion_dim (`int`): the recurrent noise process driving blinks and head motion.
@@ -85,6 +89,7 @@ class Speech2VideoConfig(PretrainedConfig):
         identity_dim: int = 128,
         emotion_labels: list[str] | tuple[str, ...] = DEFAULT_EMOTION_LABELS,
         emotion_embed_dim: int = 32,
+        emotion_temperature: float = 1.0,
         content_dim: int = 128,
         content_context: int = 2,
         motion_noise_dim: int = 16,
@@ -113,6 +118,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.identity_dim = identity_dim
         self.emotion_labels = list(emotion_labels)
         self.emotion_embed_dim = emotion_embed_dim
+        self.emotion_temperature = float(emotion_temperature)
         self.content_dim = content_dim
         self.content_context = content_context
         self.motion_noise_dim = motion_noise_dim
@@ -142,6 +148,8 @@ class Speech2VideoConfig(PretrainedConfig):
         if box is not None and not (len(box) == 4 and 0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1):
             raise ValueError(f"reference_mouth_box must be (top, left, bottom, right) fractions with top < bottom "
                              f"and left < right, got {box}")
+        if self.emotion_temperature < 0:
+            raise ValueError(f"emotion_temperature must be >= 0 (0: the most likely emotion), got {emotion_temperature}")
         if len(set(self.emotion_labels)) != len(self.emotion_labels) or not self.emotion_labels:
             raise ValueError(f"emotion_labels must be distinct names, got {self.emotion_labels}")
 

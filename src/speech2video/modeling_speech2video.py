@@ -486,10 +486,13 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
         features = self.generator.reference(reference_pixels)
         return [feature.repeat_interleave(num_frames, dim=0) for feature in features]
 
-    def emotion_probs(self, emotion_logits: torch.Tensor, emotion=None) -> torch.Tensor:
-        """Softmax of the inferred logits, or one-hot of `emotion` (a label name, an index, or (B,) indices)."""
+    def emotion_probs(self, emotion_logits: torch.Tensor, emotion=None, temperature: float = 1.0) -> torch.Tensor:
+        """Softmax of the inferred logits (B, E) at `temperature` (0: one-hot of the most likely), or one-hot of
+        `emotion` (a label name, an index, or (B,) indices)."""
+        if emotion is None and temperature > 0:
+            return (emotion_logits / temperature).softmax(dim=-1)
         if emotion is None:
-            return emotion_logits.softmax(dim=-1)
+            emotion = emotion_logits.argmax(dim=-1)
         if isinstance(emotion, str):
             emotion = self.config.emotion_labels.index(emotion)
         index = torch.as_tensor(emotion, device=emotion_logits.device).expand(emotion_logits.shape[0])
@@ -524,7 +527,8 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
         if motion is None:
             motion, _ = self.sample_motion(batch_size, total_frames, generator)
         styles = self.generator.styles(
-            speech.content_features, identity, self.emotion_probs(speech.emotion_logits, emotion), motion
+            speech.content_features, identity,
+            self.emotion_probs(speech.emotion_logits, emotion, self.config.emotion_temperature), motion,
         )
         reference = self.reference_features(reference_pixels, total_frames)
         frames = self.generator.decode(styles.flatten(0, 1), reference).unflatten(0, (batch_size, total_frames))

@@ -7,6 +7,7 @@ motion codes) with, inside it, `frames` consecutive frames that the generator re
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,6 +120,32 @@ def collate_generator(examples, motion_frames: int, frames: int, max_shift: int,
         audio_windows=torch.stack(audio),
         start=start, frames=frames, max_shift=max_shift, reference=torch.stack(reference) if reference_frames else None,
     )
+
+
+def widen_generator(model, channels: list[int]):
+    """A copy of `model` whose decoder (and picture encoder) has `channels` per resolution and renders the
+    same frames: every trained weight is copied into its wider version, the weights that read a new channel
+    start at zero and those that write one at a fresh initialisation, so the new channels change nothing until
+    training uses them (Net2Net's widening). The 4x4 level keeps its width."""
+    old = model.config.generator_channels
+    if len(channels) != len(old) or channels[0] != old[0] or any(new < was for new, was in zip(channels, old)):
+        raise ValueError(f"generator_channels {list(channels)} must keep {old}'s length and first entry and "
+                         "not narrow any level")
+    config = copy.deepcopy(model.config)
+    config.generator_channels = list(channels)
+    wider = type(model)(config).to(model.dtype)
+    trained = model.state_dict()
+    with torch.no_grad():
+        for name, value in wider.state_dict().items():  # views of wider's parameters: written in place
+            old_value = trained[name]
+            if name.endswith(("affine.weight", "affine.bias")):  # AdaIN: the scale rows, then the shift rows
+                half, new_half = len(old_value) // 2, len(value) // 2
+                value[:half], value[new_half : new_half + half] = old_value[:half], old_value[half:]
+                continue
+            if value.ndim > 1:
+                value[:, old_value.shape[1]:] = 0  # reads a new input channel
+            value[tuple(slice(0, size) for size in old_value.shape)] = old_value
+    return wider
 
 
 def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
