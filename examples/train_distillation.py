@@ -32,6 +32,7 @@ from speech2video import Speech2VideoConfig, Speech2VideoModel
 from speech2video.teachers.targets import TARGETS_INFO
 from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
 from speech2video.training.distillation import collate, distillation_losses, fit_voice_statistics_scaler, load_corpora
+from speech2video.training.distributed import average_gradients
 from speech2video.training.logs import log_step
 
 logger = logging.getLogger(__name__)
@@ -216,6 +217,7 @@ def main(argv=None):
                 loss = sum(weights[name] * value for name, value in losses.items())
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
+                    average_gradients(accelerator, trainable)
                     accelerator.clip_grad_norm_(trainable, 1.0)
                 optimizer.step()
                 scheduler.step()

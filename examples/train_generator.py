@@ -54,6 +54,7 @@ from speech2video.training.generator import (
     collate_generator, kl_to_standard_normal, perceptual_loss, random_view, reconstruction_loss, student_features,
     sync_loss, sync_windows, widen_generator,
 )
+from speech2video.training.distributed import average_gradients
 from speech2video.training.logs import log_step
 
 logger = logging.getLogger(__name__)
@@ -354,6 +355,8 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
             + sync_loss(critics_.sync, video, sync_audio)
         )
         accelerator.backward(loss_d)
+        if accelerator.sync_gradients:
+            average_gradients(accelerator, critics.parameters())
         optimizer_d.step()
         optimizer_d.zero_grad()
         logs["loss_d"] = loss_d.item()
@@ -384,6 +387,9 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
         critics_.requires_grad_(True)
     loss = sum(losses.values())
     accelerator.backward(loss)
+    if accelerator.sync_gradients:
+        average_gradients(accelerator, [*model.generator.parameters(), *model.motion.parameters(),
+                                        *motion_encoder.parameters()])
     optimizer_g.step()
     optimizer_g.zero_grad()
     return logs | {f"loss_{name}": value.item() for name, value in losses.items()}

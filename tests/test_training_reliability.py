@@ -81,7 +81,9 @@ def test_two_processes_train_like_one_at_equal_global_batch(corpus_with_targets,
     relative = [abs(a - b) / abs(a) for a, b in zip(one, two)]
     print("relative loss difference per step, 1 vs 2 processes:", [round(r, 4) for r in relative])
     assert relative[0] < 0.005, f"same weights, same audio: step 1 must agree ({one[0]} vs {two[0]})"
-    assert max(relative) < 0.05, f"per-step loss, 1 vs 2 processes: {one} vs {two}"
+    # every step, not only the first: the processes average their gradients, so both take the global batch's
+    # step (each on its own half, they drifted 1.4-2.9 % apart from step 2; averaged, 0.01-0.09 %)
+    assert max(relative) < 0.005, f"per-step loss, 1 vs 2 processes: {one} vs {two}"
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two training processes need two cores")

@@ -1,0 +1,25 @@
+"""Gradients averaged over training processes.
+
+The scripts call their models' methods (the student's `encode_speech`, the generator's `styles` and `decode`,
+each critic), not the forward of the DDP wrapper that `accelerator.prepare` puts around them, and DDP only
+all-reduces gradients after a backward that follows its own forward. So the scripts average the gradients
+themselves before each optimizer step, as DDP would have: every process then takes the same step.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def average_gradients(accelerator, parameters) -> None:
+    """Replace the gradient of each of `parameters` (that requires one) by its mean over the processes, in
+    place; a parameter without a gradient on this process counts as zero there. Nothing on one process."""
+    if accelerator.num_processes == 1:
+        return
+    parameters = [p for p in parameters if p.requires_grad]
+    for p in parameters:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    flat = accelerator.reduce(torch.cat([p.grad.flatten() for p in parameters]), reduction="mean")
+    for p, grad in zip(parameters, flat.split([p.numel() for p in parameters])):
+        p.grad.copy_(grad.view_as(p))
