@@ -50,11 +50,11 @@ from speech2video.modeling_speech2video import MOTION_WARMUP
 from speech2video.teachers.synthtalk import SynthTalkTeacher
 from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
 from speech2video.training.distillation import load_corpora
+from speech2video.training.distributed import average_gradients
 from speech2video.training.generator import (
     collate_generator, kl_to_standard_normal, perceptual_loss, random_view, reconstruction_loss, student_features,
     sync_loss, sync_windows, widen_generator,
 )
-from speech2video.training.distributed import average_gradients
 from speech2video.training.logs import log_step
 
 logger = logging.getLogger(__name__)
