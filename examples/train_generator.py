@@ -50,7 +50,7 @@ from speech2video.modeling_speech2video import MOTION_WARMUP
 from speech2video.teachers.synthtalk import SynthTalkTeacher
 from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
 from speech2video.training.distillation import load_corpora
-from speech2video.training.distributed import average_gradients
+from speech2video.training.distributed import average_gradients, require_replicated_parameters
 from speech2video.training.generator import (
     collate_generator, kl_to_standard_normal, perceptual_loss, random_view, reconstruction_loss, student_features,
     sync_loss, sync_windows, widen_generator,
@@ -157,6 +157,7 @@ def main(argv=None):
     )
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.INFO)
     logger.info(accelerator.state)
+    require_replicated_parameters(accelerator)
     set_seed(args.seed)
     output_dir.mkdir(parents=True, exist_ok=True)
 

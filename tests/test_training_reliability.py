@@ -110,3 +110,17 @@ def test_the_generator_script_trains_on_two_processes(corpus_with_targets, tmp_p
     logs = [json.loads(line) for line in (output / "losses.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in logs] == list(range(1, 7)) and "loss_d" in logs[-1]
     assert Speech2VideoModel.from_pretrained(output).config.identity_dim == 14
+
+
+def test_sharded_setups_are_refused_with_a_clear_message():
+    """FSDP and DeepSpeed shard parameters and gather them in the wrapper's forward, which the scripts bypass."""
+    from types import SimpleNamespace
+
+    from accelerate.utils import DistributedType
+
+    from speech2video.training.distributed import require_replicated_parameters
+
+    for sharded in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+        with pytest.raises(SystemExit, match="not supported.*--multi_gpu"):
+            require_replicated_parameters(SimpleNamespace(distributed_type=sharded))
+    require_replicated_parameters(SimpleNamespace(distributed_type=DistributedType.MULTI_CPU))

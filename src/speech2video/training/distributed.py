@@ -1,4 +1,4 @@
-"""Gradients averaged over training processes.
+"""Gradients averaged over training processes, and the distributed setups the training scripts support.
 
 The scripts call their models' methods (the student's `encode_speech`, the generator's `styles` and `decode`,
 each critic), not the forward of the DDP wrapper that `accelerator.prepare` puts around them, and DDP only
@@ -9,6 +9,17 @@ themselves before each optimizer step, as DDP would have: every process then tak
 from __future__ import annotations
 
 import torch
+from accelerate.utils import DistributedType
+
+SHARDED = (DistributedType.FSDP, DistributedType.DEEPSPEED)
+
+
+def require_replicated_parameters(accelerator) -> None:
+    """Stop with a clear message under FSDP or DeepSpeed: they gather sharded parameters in the wrapper's
+    forward, which the scripts bypass (the models, ~13 M parameters, need no sharding: use DDP)."""
+    if accelerator.distributed_type in SHARDED:
+        raise SystemExit(f"{accelerator.distributed_type.value} is not supported by the speech2video training scripts "
+                         "(they call the models' methods outside the wrapper's forward); launch with --multi_gpu (DDP)")
 
 
 def average_gradients(accelerator, parameters) -> None:
