@@ -131,8 +131,8 @@ def summarise_synthtalk(per_clip: list[dict], truth_identity: np.ndarray, real_f
     gallery = np.array([real_identity[[s == name for s in speakers]].mean(0) for name in names])
     mouth_predicted = np.concatenate([m["mouth"][0] for m in per_clip])
     mouth_truth = np.concatenate([m["mouth"][1] for m in per_clip])
-    still = np.ptp(mouth_predicted) < 1e-4  # a still face: a constant reading up to float noise, no correlation
-    mouth_corr = 0.0 if still else np.corrcoef(mouth_predicted, mouth_truth)[0, 1]
+    constant = np.ptp(mouth_predicted) < 1e-4  # a still face: one reading up to float noise, no correlation
+    mouth_corr = 0.0 if constant else np.corrcoef(mouth_predicted, mouth_truth)[0, 1]
     return {
         "emotion_accuracy": float(np.mean([m["emotion_correct"] for m in per_clip])),
         "identity_r2_voice_linked": float(np.nanmean(r2[VOICE_LINKED])),

@@ -218,7 +218,7 @@ def main(argv=None):
                 loss = sum(weights[name] * value for name, value in losses.items())
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
-                    average_gradients(accelerator, trainable)
+                    average_gradients(accelerator, optimizer)
                     accelerator.clip_grad_norm_(trainable, 1.0)
                 optimizer.step()
                 scheduler.step()

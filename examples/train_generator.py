@@ -357,7 +357,7 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
         )
         accelerator.backward(loss_d)
         if accelerator.sync_gradients:
-            average_gradients(accelerator, critics.parameters())
+            average_gradients(accelerator, optimizer_d)
         optimizer_d.step()
         optimizer_d.zero_grad()
         logs["loss_d"] = loss_d.item()
@@ -389,8 +389,7 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     loss = sum(losses.values())
     accelerator.backward(loss)
     if accelerator.sync_gradients:
-        average_gradients(accelerator, [*model.generator.parameters(), *model.motion.parameters(),
-                                        *motion_encoder.parameters()])
+        average_gradients(accelerator, optimizer_g)
     optimizer_g.step()
     optimizer_g.zero_grad()
     return logs | {f"loss_{name}": value.item() for name, value in losses.items()}

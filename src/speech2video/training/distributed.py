@@ -22,12 +22,12 @@ def require_replicated_parameters(accelerator) -> None:
                          "(they call the models' methods outside the wrapper's forward); launch with --multi_gpu (DDP)")
 
 
-def average_gradients(accelerator, parameters) -> None:
-    """Replace the gradient of each of `parameters` (that requires one) by its mean over the processes, in
-    place; a parameter without a gradient on this process counts as zero there. Nothing on one process."""
+def average_gradients(accelerator, optimizer) -> None:
+    """Replace the gradient of each parameter `optimizer` steps by its mean over the processes, in place; a
+    parameter without a gradient on this process counts as zero there. Nothing on one process."""
     if accelerator.num_processes == 1:
         return
-    parameters = [p for p in parameters if p.requires_grad]
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
     for p in parameters:
         if p.grad is None:
             p.grad = torch.zeros_like(p)
