@@ -183,7 +183,10 @@ def main(argv=None):
         model = Speech2VideoModel(Speech2VideoConfig(**config))
         model.encoder.load_state_dict(student.encoder.state_dict())
     if args.generator_channels:
-        model = widen_generator(model, args.generator_channels)
+        try:
+            model = widen_generator(model, args.generator_channels)
+        except ValueError as error:
+            raise SystemExit(f"--generator_channels: {error}") from None
     if args.conditioning == "student":  # the generator learns the student's outputs: no picture maps into them
         model.config.identity_teacher = None
     elif args.teacher == "synthtalk":

@@ -94,11 +94,14 @@ def test_reference_frames_train_a_picture_encoder_beside_the_speech_path(corpus_
     student = tmp_path / "student"
     Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(student)
     script = load_example_script("train_generator")
-    script.main(["--dataset_path", str(corpus_with_targets / "targets"), "--student_model_path", str(student),
-                 "--output_dir", str(tmp_path / "g"), "--train_batch_size", "2", "--motion_frames", "16",
-                 "--max_train_steps", "4", "--adversarial_start_step", "2", "--validation_steps", "100",
-                 "--checkpointing_steps", "100", "--reference_frames", "--reference_dropout", "0.25",
-                 "--teacher_augmentation", "--perceptual_weight", "0.5", "--generator_channels", "16", "16", "12", "8"])
+    common = ["--dataset_path", str(corpus_with_targets / "targets"), "--student_model_path", str(student),
+              "--output_dir", str(tmp_path / "g"), "--train_batch_size", "2", "--motion_frames", "16",
+              "--max_train_steps", "4", "--adversarial_start_step", "2", "--validation_steps", "100",
+              "--checkpointing_steps", "100", "--reference_frames", "--reference_dropout", "0.25",
+              "--teacher_augmentation", "--perceptual_weight", "0.5", "--generator_channels"]
+    with pytest.raises(SystemExit, match="--generator_channels: .* not narrow any level"):
+        script.main([*common, "16", "16", "4", "8"])
+    script.main([*common, "16", "16", "12", "8"])
     logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
     assert len(logs) == 4 and all(math.isfinite(value) for entry in logs for value in entry.values())
     assert all(entry["loss_perceptual"] > 0 for entry in logs)
