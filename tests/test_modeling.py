@@ -156,3 +156,31 @@ def test_missing_folder_and_file_path_raise_checkpoint_error(tmp_path):
 def _truncate(path):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
+
+
+def test_voice_statistics_do_not_depend_on_the_silence_around_the_speech():
+    """Recordings start and stop around the voice (a Space user presses record, then speaks): the statistics
+    the identity and emotion read-outs see are those of the speech with 150 ms of its silence at each end
+    (as SynthTalk's clips have), whether 1 s of near-silence surrounds it or not, in a batch beside a
+    shorter item; digital silence is kept whole rather than cut to nothing."""
+    from conftest import speech_like
+    from speech2video.modeling_speech2video import VoiceStatistics, trim_silence
+
+    statistics = VoiceStatistics(8, 16_000, pitch=True, modulation=True)
+    speech = torch.from_numpy(speech_like(1.0))
+    hiss = 1e-4 * torch.randn(2, 16_000, generator=torch.Generator().manual_seed(0))  # 70 dB below the speech
+    margin = 2400  # 150 ms
+    short = torch.cat([hiss[0, -margin:], speech, hiss[1, :margin]])
+    long = torch.cat([hiss[0], speech, hiss[1]])
+
+    def normalised(audio):  # as the feature extractor gives it
+        return (audio - audio.mean()) / audio.std(correction=0)
+
+    batch, mask = torch.zeros(2, len(long)), torch.zeros(2, len(long), dtype=torch.long)
+    batch[0], batch[1, : len(short)] = normalised(long), normalised(short)
+    mask[0], mask[1, : len(short)] = 1, 1
+    both = statistics(batch, mask)
+    torch.testing.assert_close(both[0], both[1], rtol=0, atol=1e-4)
+    silent, silent_mask = trim_silence(torch.zeros(1, 8000), torch.ones(1, 8000, dtype=torch.long))
+    assert silent.shape == (1, 8000) and silent_mask.sum() == 8000
+    assert not statistics(silent, silent_mask).any()  # no voice reads as the average voice (the scaler's mean)
