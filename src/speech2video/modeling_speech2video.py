@@ -142,13 +142,15 @@ class VoiceStatistics(nn.Module):
 
 
 NUM_PITCH_STATISTICS = 6
-SILENCE_BELOW_DB = 40.0  # frames this far below the utterance's loudest one count as silence
+SILENCE_BELOW_DB = 40.0  # frames this far below the utterance's loudest one count as silence,
+SILENCE_ABOVE_FLOOR_DB = 15.0  # and so do frames less than this above its quietest tenth (a room's noise)
 SILENCE_MARGIN_SECONDS = 0.15  # kept at each end of the speech, as SynthTalk's clips have
 
 
 def trim_silence(input_values: torch.Tensor, attention_mask: torch.Tensor, hop_length: int = 160,
                  sampling_rate: int = 16_000) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cut each item's silence before its first and after its last speech frame down to
+    """Cut each item's silence (10 ms frames `SILENCE_BELOW_DB` below its loudest, or less than
+    `SILENCE_ABOVE_FLOOR_DB` above its quietest tenth) before its first and after its last speech frame down to
     `SILENCE_MARGIN_SECONDS`, and normalise what is kept to zero mean and unit variance, as the feature
     extractor does: (B, L), (B, L) -> (B, L'), (B, L') left-aligned. The voice statistics then describe the
     voice, not how long the recording ran before and after it (1.5 s of silence at each end took the released
@@ -160,7 +162,10 @@ def trim_silence(input_values: torch.Tensor, attention_mask: torch.Tensor, hop_l
     frame_valid = torch.arange(power.shape[1], device=values.device)[None] < (lengths[:, None] // hop_length)
     level = 10 * torch.log10(power + 1e-12)
     loudest = level.masked_fill(~frame_valid, -torch.inf).amax(dim=1, keepdim=True)
-    speech = frame_valid & (level > loudest - SILENCE_BELOW_DB) & (power.amax(dim=1, keepdim=True) > 0)
+    floor = torch.stack([row[valid].quantile(0.1) if valid.any() else row.new_tensor(-120.0)
+                         for row, valid in zip(level, frame_valid)])[:, None]  # a noisy room's level
+    threshold = torch.maximum(loudest - SILENCE_BELOW_DB, floor + SILENCE_ABOVE_FLOOR_DB)
+    speech = frame_valid & (level > threshold) & (power.amax(dim=1, keepdim=True) > 0)
     margin = round(SILENCE_MARGIN_SECONDS * sampling_rate)
     pieces = []
     for item, length, frames in zip(values, lengths.tolist(), speech):
