@@ -26,6 +26,11 @@ from speech2video.evaluation import r2_per_dimension
 NOISE_LEVEL = 1e-4  # -80 dBFS
 
 
+def near_silence(rng: np.random.Generator, seconds: float) -> np.ndarray:
+    """`seconds` of noise at `NOISE_LEVEL` at 16 kHz, float32."""
+    return (NOISE_LEVEL * rng.standard_normal(round(seconds * 16_000))).astype(np.float32)
+
+
 @torch.no_grad()
 def heard(model, test, seconds: float) -> dict:
     """Emotion accuracy, gender accuracy and voice-linked identity R^2 with `seconds` of near-silence at each end."""
@@ -34,8 +39,7 @@ def heard(model, test, seconds: float) -> dict:
     rng = np.random.default_rng(0)
     identity, emotion = [], []
     for row in tqdm(test, desc=f"{seconds} s of silence"):
-        quiet = lambda: NOISE_LEVEL * rng.standard_normal(round(seconds * 16_000)).astype(np.float32)  # noqa: E731
-        audio = np.concatenate([quiet(), decode_audio(row), quiet()])
+        audio = np.concatenate([near_silence(rng, seconds), decode_audio(row), near_silence(rng, seconds)])
         speech = model.encode_speech(extractor(audio, sampling_rate=16_000, return_tensors="pt").input_values)
         identity.append(speech.identity_embeds[0].numpy())
         emotion.append(labels[int(speech.emotion_logits[0].argmax())])
