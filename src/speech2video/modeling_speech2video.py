@@ -147,6 +147,11 @@ SILENCE_ABOVE_FLOOR_DB = 15.0  # and so do frames less than this above its quiet
 SILENCE_MARGIN_SECONDS = 0.15  # kept at each end of the speech, as SynthTalk's clips have
 
 
+def zero_mean_unit_variance(values: torch.Tensor) -> torch.Tensor:
+    """Audio (L,) normalised as `Wav2Vec2FeatureExtractor(do_normalize=True)` does, without its copies."""
+    return (values - values.mean()) / torch.sqrt(values.var(correction=0) + 1e-7)
+
+
 def trim_silence(input_values: torch.Tensor, attention_mask: torch.Tensor, hop_length: int = 160,
                  sampling_rate: int = 16_000) -> tuple[torch.Tensor, torch.Tensor]:
     """Cut each item's silence (10 ms frames `SILENCE_BELOW_DB` below its loudest, or less than
@@ -162,10 +167,9 @@ def trim_silence(input_values: torch.Tensor, attention_mask: torch.Tensor, hop_l
     frame_valid = torch.arange(power.shape[1], device=values.device)[None] < (lengths[:, None] // hop_length)
     level = 10 * torch.log10(power + 1e-12)
     loudest = level.masked_fill(~frame_valid, -torch.inf).amax(dim=1, keepdim=True)
-    floor = torch.stack([row[valid].quantile(0.1) if valid.any() else row.new_tensor(-120.0)
-                         for row, valid in zip(level, frame_valid)])[:, None]  # a noisy room's level
-    threshold = torch.maximum(loudest - SILENCE_BELOW_DB, floor + SILENCE_ABOVE_FLOOR_DB)
-    speech = frame_valid & (level > threshold) & (power.amax(dim=1, keepdim=True) > 0)
+    floor = level.masked_fill(~frame_valid, torch.nan).nanquantile(0.1, dim=1, keepdim=True)  # a noisy room's level
+    # digital silence is its own floor, and an item shorter than a frame has none (NaN): no speech frame
+    speech = frame_valid & (level > torch.maximum(loudest - SILENCE_BELOW_DB, floor + SILENCE_ABOVE_FLOOR_DB))
     margin = round(SILENCE_MARGIN_SECONDS * sampling_rate)
     pieces = []
     for item, length, frames in zip(values, lengths.tolist(), speech):
@@ -175,8 +179,7 @@ def trim_silence(input_values: torch.Tensor, attention_mask: torch.Tensor, hop_l
             continue
         start = max(0, int(where[0]) * hop_length - margin)
         stop = min(length, (int(where[-1]) + 1) * hop_length + margin)
-        kept = item[start:stop]
-        pieces.append((kept - kept.mean()) / torch.sqrt(kept.var(correction=0) + 1e-7))
+        pieces.append(zero_mean_unit_variance(item[start:stop]))
     trimmed = torch.nn.utils.rnn.pad_sequence(pieces, batch_first=True)
     kept_lengths = torch.tensor([len(piece) for piece in pieces], device=values.device)
     mask = (torch.arange(trimmed.shape[1], device=values.device)[None] < kept_lengths[:, None]).long()

@@ -20,7 +20,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 from .audio import load_audio
 from .checkpoints import DEFAULT_MODEL, PRETRAINED_DIR
 from .errors import AudioError, Speech2VideoError
-from .modeling_speech2video import Speech2VideoModel, num_video_frames
+from .modeling_speech2video import Speech2VideoModel, num_video_frames, zero_mean_unit_variance
 from .optimization import CompiledDecoder
 from .streaming import FrameStream
 from .video import VideoWriter, write_video
@@ -213,7 +213,7 @@ class Speech2VideoPipeline(Pipeline):
             )
         values = torch.from_numpy(audio)
         if self.feature_extractor.do_normalize:  # the feature extractor's normalisation, without its copies
-            values = (values - values.mean()) / torch.sqrt(values.var(correction=0) + 1e-7)
+            values = zero_mean_unit_variance(values)
         return {
             "input_values": values[None],
             "num_samples": torch.tensor([len(values)]),
