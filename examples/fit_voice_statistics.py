@@ -51,6 +51,10 @@ def parse_args(argv=None):
                         help="also hear each clip through this many random microphones and rooms (equaliser, "
                              "bandwidth, reverberation, noise), so the read-outs lean on cues that survive real "
                              "recordings")
+    parser.add_argument("--identity_dims_without_mel_means", type=int, nargs="+", default=[],
+                        help="identity dimensions read without the per-band mel means (the long-term spectrum, which "
+                             "the microphone colours): SynthTalk's gender (0) is then read from pitch and spectral "
+                             "change, which survive real recordings")
     parser.add_argument("--overwrite", action="store_true", help="replace a model already in --output_dir")
     return parser.parse_args(argv)
 
@@ -101,7 +105,12 @@ def main(argv=None):
             torch.nn.init.zeros_(head.projection.weight)
             torch.nn.init.zeros_(head.projection.bias)
     before = agreement(model, validation, feature_extractor)
-    fit = fit_voice_statistics(model, train, feature_extractor, weight_decay=args.weight_decay, channels=args.channel_copies)
+    try:
+        fit = fit_voice_statistics(model, train, feature_extractor, weight_decay=args.weight_decay,
+                                   channels=args.channel_copies,
+                                   identity_dims_without_mel_means=tuple(args.identity_dims_without_mel_means))
+    except ValueError as error:  # a flag the model cannot take, found before the fit's minutes of statistics
+        raise SystemExit(f"--identity_dims_without_mel_means: {error}") from None
     after = agreement(model, validation, feature_extractor)
     model.save_pretrained(output_dir)
     print(json.dumps({"fit": fit, "validation_before": before, "validation_after": after}, indent=2))

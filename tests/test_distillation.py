@@ -95,14 +95,18 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
         assert torch.equal(tensor, fitted_state[name]), name
 
     # adding pitch and modulation statistics to a model that has voice statistics, read-outs alone (fitted on the
-    # clips and a random-channel copy of each): new read-outs, the rest kept
+    # clips and a random-channel copy of each), identity dimensions 0 and 3 without the mel means: new read-outs,
+    # the rest kept
     script.main(["--model", str(output), "--dataset_path", str(corpus_with_targets / "targets"),
                  "--output_dir", str(tmp_path / "pitch"), "--voice_statistics_pitch", "--voice_statistics_modulation",
-                 "--reset_pooled_heads", "--channel_copies", "1"])
+                 "--reset_pooled_heads", "--channel_copies", "1", "--identity_dims_without_mel_means", "0", "3"])
     assert json.loads(capsys.readouterr().out)["fit"]["loss_after"] < report["fit"]["loss_before"]
     with_pitch = Speech2VideoModel.from_pretrained(tmp_path / "pitch")
     assert with_pitch.config.voice_statistics_pitch and with_pitch.config.voice_statistics_modulation
-    assert with_pitch.encoder.identity_statistics_head.weight.shape[1] == 3 * 8 + 6 + 4
+    identity_weight = with_pitch.encoder.identity_statistics_head.weight  # (14, mel means 8 | rest)
+    assert identity_weight.shape[1] == 3 * 8 + 6 + 4
+    assert not identity_weight[[0, 3], :8].any() and identity_weight[[0, 3], 8:].all()
+    assert identity_weight[[1, 2, 4], :8].all()
     assert torch.isfinite(with_pitch.encoder.voice_statistics.mean).all() and with_pitch.encoder.voice_statistics.variance.min() > 0
     for name, tensor in initial.state_dict().items():
         if "_head.projection" in name:  # the pooled identity and emotion heads
@@ -110,8 +114,15 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
         else:
             assert torch.equal(tensor, with_pitch.state_dict()[name]), name
 
-    # read-outs with a hidden layer, fitted on two corpora at once: they learn, and save and load as such
+    # read-outs with a hidden layer, fitted on two corpora at once: they learn, and save and load as such; they
+    # cannot leave inputs out of one dimension, which is said before any statistics are computed
     targets = str(corpus_with_targets / "targets")
+    with pytest.raises(SystemExit, match="needs linear read-outs"):
+        script.main(["--model", str(output), "--dataset_path", targets, "--output_dir", str(tmp_path / "no"),
+                     "--voice_statistics_hidden_size", "16", "--identity_dims_without_mel_means", "0"])
+    with pytest.raises(SystemExit, match=r"dimensions 0\.\.13"):
+        script.main(["--model", str(output), "--dataset_path", targets, "--output_dir", str(tmp_path / "no"),
+                     "--identity_dims_without_mel_means", "14"])
     script.main(["--model", str(output), "--dataset_path", targets, targets, "--output_dir", str(tmp_path / "mlp"),
                  "--voice_statistics_hidden_size", "16"])
     fit = json.loads(capsys.readouterr().out)["fit"]

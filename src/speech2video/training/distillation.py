@@ -178,9 +178,13 @@ def _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels: 
 
 
 def fit_voice_statistics(model, dataset, feature_extractor, temperature: float = 2.0, identity_l2: float = 1.0,
-                         weight_decay: float = 1e-2, channels: int = 0) -> dict:
+                         weight_decay: float = 1e-2, channels: int = 0,
+                         identity_dims_without_mel_means: tuple[int, ...] = ()) -> dict:
     """Fit a student's voice-statistics read-outs (`VoiceStatistics`) on `dataset`'s whole clips, keeping all else.
     With `channels`, each clip is also heard through that many `random_channel` recordings, with its targets.
+    The identity dimensions in `identity_dims_without_mel_means` (a linear read-out only) do not read the per-band
+    means of the log-mel spectrogram: the long-term spectrum, which the microphone and room colour as much as
+    the voice, so a dimension that synthetic voices show there but real recordings do not is read from the rest.
 
     The scaler is fitted on the clips; the two read-outs, their last layers from zero weights (a hidden layer,
     if any, from a seeded random start), then minimise the identity and emotion distillation losses (as in
@@ -189,6 +193,12 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
     training losses before and after.
     """
     encoder = model.encoder.eval()
+    if identity_dims_without_mel_means:  # checked before the statistics, which take minutes
+        if not isinstance(encoder.identity_statistics_head, torch.nn.Linear):
+            raise ValueError("identity_dims_without_mel_means needs linear read-outs (voice_statistics_hidden_size 0)")
+        if not all(0 <= dim < model.config.identity_dim for dim in identity_dims_without_mel_means):
+            raise ValueError(f"identity_dims_without_mel_means {identity_dims_without_mel_means}: the identity has "
+                             f"dimensions 0..{model.config.identity_dim - 1}")
     identity, emotion, statistics = _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels)
     encoder.voice_statistics.fit_scaler(statistics)
     standardised = encoder.voice_statistics.standardise(statistics)
@@ -198,6 +208,10 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
     heads = [encoder.identity_statistics_head, encoder.emotion_statistics_head]
     parameters = [p for head in heads for p in head.parameters()]
     weights = [p for p in parameters if p.dim() > 1]
+    if identity_dims_without_mel_means:
+        kept = torch.ones_like(heads[0].weight)
+        kept[list(identity_dims_without_mel_means), : encoder.voice_statistics.n_mels] = 0
+        heads[0].weight.register_hook(lambda gradient: gradient * kept)  # from zero, those weights stay zero
     last = [head[-1] if isinstance(head, torch.nn.Sequential) else head for head in heads]
     with torch.no_grad(), torch.random.fork_rng():  # start from the mean residuals (a zero identity would give
         torch.manual_seed(0)                         # the cosine no gradient)
