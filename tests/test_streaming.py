@@ -63,3 +63,28 @@ def test_stream_save_writes_a_valid_mp4_with_the_speech(tiny_pipeline, tmp_path)
 def test_stream_takes_one_input(tiny_pipeline):
     with pytest.raises(Speech2VideoError, match="one input"):
         tiny_pipeline([speech_like(0.5), speech_like(0.5)], sampling_rate=16_000, stream=True)
+
+
+def test_identity_and_emotion_are_read_from_the_voice_after_a_long_silence():
+    """8 s of digital silence, then 3 s of speech: the voice statistics are read from up to `VOICE_SECONDS` of
+    audio, not from the first chunk, so the face is the voice's (as the one-pass encoder reads it), not the
+    average voice that silence reads as. (The pooled heads, which read the first chunk, are zeroed, as in a
+    student whose read-outs alone predict.)"""
+    from conftest import tiny_config
+    from speech2video import Speech2VideoModel
+    from speech2video.modeling_speech2video import zero_mean_unit_variance
+
+    torch.manual_seed(0)
+    model = Speech2VideoModel(tiny_config(voice_statistics_bands=8, voice_statistics_pitch=True)).eval()
+    for head in (model.encoder.identity_head, model.encoder.emotion_head):
+        torch.nn.init.zeros_(head.projection.weight)
+        torch.nn.init.zeros_(head.projection.bias)
+    silence_then_speech = np.concatenate([np.zeros(8 * 16_000, np.float32), speech_like(3.0, seed=5)])
+    audio = zero_mean_unit_variance(torch.from_numpy(silence_then_speech))  # as the feature extractor gives it
+    stream = _frame_stream(model, audio.numpy())
+    with torch.no_grad():
+        one_pass = model.encode_speech(audio[None])
+    torch.testing.assert_close(stream.identity_embeds, one_pass.identity_embeds)
+    torch.testing.assert_close(stream.emotion_probs, one_pass.emotion_logits.softmax(-1))
+    silence = model.encoder.identity_statistics_head.bias  # what statistics of silence (zeros) give
+    assert (stream.identity_embeds[0] - silence).abs().max() > 0.1

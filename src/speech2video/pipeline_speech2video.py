@@ -116,7 +116,8 @@ class Speech2VideoPipeline(Pipeline):
     of a few seconds when the pipeline is built (tens of seconds the first time on a machine).
 
     Speech of any length works: the encoder reads it in chunks of `streaming.CHUNK_SECONDS` with context on
-    both sides, and identity and emotion are read from the first chunk (see `speech2video.streaming`).
+    both sides, and identity and emotion are read once, near the start (the voice statistics from the first
+    `streaming.VOICE_SECONDS`; see `speech2video.streaming`).
     """
 
     _load_tokenizer = False

@@ -2,8 +2,10 @@
 
 The encoder reads the speech `chunk_seconds` at a time with `context_seconds` more on each side, so its
 attention never spans more than a chunk and the content features are continuous across chunk seams.
-Identity and emotion are read once, from the first chunk (and its right context), and held for the whole
-video: a recording does not change speaker, and a viewer expects a stable face. The motion process carries
+Identity and emotion are read once and held for the whole video (a recording does not change speaker, and a
+viewer expects a stable face): the pooled heads from the first chunk (and its right context), the voice
+statistics, cheap to compute, from the first `VOICE_SECONDS`, so a long silence or a noise before the voice
+does not decide the face. The motion process carries
 its state from chunk to chunk and draws its noise in fixed blocks, so it is the same for any chunking.
 Speech no longer than a chunk is encoded in one pass, exactly as `Speech2VideoModel.forward` does.
 """
@@ -18,6 +20,7 @@ import torch.nn.functional as F
 
 CHUNK_SECONDS = 5.0
 CONTEXT_SECONDS = 1.0
+VOICE_SECONDS = 20.0  # of audio the voice statistics are read from (about 80 ms of one core)
 FIRST_BATCH_FRAMES = 4  # the first frames of a video are rendered in a small batch, so they come sooner
 
 
@@ -68,17 +71,19 @@ class FrameStream:
         self.stride = math.prod(config.encoder_config.conv_stride)  # audio samples per encoder feature
         self.feature_lengths = model.encoder.wav2vec2._get_feat_extract_output_lengths(self.num_samples)
 
-        first = self._encode(0, min(self.chunk_frames, self.total_frames))
+        voice_samples = min(self.input_values.shape[1], round(VOICE_SECONDS * config.sampling_rate))
+        voice = (self.input_values[:, :voice_samples], (torch.arange(voice_samples)[None] < self.num_samples[:, None]).long())
+        first = self._encode(0, min(self.chunk_frames, self.total_frames), voice)
         self._first_content = first.content_features
         batch_size = len(num_frames)
         self.emotion_probs = model.emotion_probs(first.emotion_logits, emotion)
         self._generator_emotion = model.emotion_probs(first.emotion_logits, emotion, config.emotion_temperature)
         self.identity_embeds = first.identity_embeds if identity_embeds is None else identity_embeds.expand(batch_size, -1)
 
-    def _encode(self, start: int, stop: int):
+    def _encode(self, start: int, stop: int, voice: tuple[torch.Tensor, torch.Tensor] | None = None):
         """The encoder on the audio of frames start..stop plus context; content (B, stop - start + 2k, C)
         for frames start - k .. stop + k (k = the generator's content context; outside the video, its edge
-        frames repeated)."""
+        frames repeated). `voice`: the audio the voice statistics are read from (default: that window)."""
         rate, k = self.model.config.sampling_rate, self.model.config.content_context
         first_frame, last_frame = max(0, start - k), min(self.total_frames, stop + k)
         first_sample = max(0, math.floor(first_frame / self.fps * rate) - self.context_samples)
@@ -88,7 +93,8 @@ class FrameStream:
         positions = torch.arange(first_sample, first_sample + values.shape[1])
         attention_mask = (positions[None] < self.num_samples[:, None]).long()
         speech = self.model.encoder(values, attention_mask, self.num_frames, frames=(first_frame, last_frame),
-                                    first_feature=first_sample // self.stride, feature_lengths=self.feature_lengths)
+                                    first_feature=first_sample // self.stride, feature_lengths=self.feature_lengths,
+                                    voice=voice)
         padding = (first_frame - (start - k), stop + k - last_frame)  # outside the video: its edge frames repeated
         speech.content_features = F.pad(speech.content_features.transpose(1, 2), padding, mode="replicate").transpose(1, 2)
         return speech
