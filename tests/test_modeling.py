@@ -108,8 +108,35 @@ def test_emotion_temperature_zero_renders_the_most_likely_emotion():
     assert not torch.allclose(most_likely.frames, soft.frames)
 
 
+def test_binary_identity_dims_give_the_generator_the_thresholded_reading():
+    """Dimensions 0 and 2 reach the generator as 0 or 1 (the reading > 0.5), the others as read; the reported
+    identity is the reading, and an identity given in its place passes unchanged. The pipeline's stream too."""
+    from conftest import speech_like
+    from speech2video import Speech2VideoPipeline
+
+    torch.manual_seed(0)
+    model = Speech2VideoModel(tiny_config(binary_identity_dims=[0, 2])).eval()
+    audio = torch.randn(1, 16_000)
+    read = _generate(model, audio)
+    reading = read.identity_embeds
+    assert not torch.isin(reading[0, [0, 2]], torch.tensor([0.0, 1.0])).any()
+    thresholded = reading.clone()
+    thresholded[:, [0, 2]] = (reading[:, [0, 2]] > 0.5).float()
+    torch.testing.assert_close(read.frames, _generate(model, audio, identity_embeds=thresholded).frames)
+    assert not torch.allclose(read.frames, _generate(model, audio, identity_embeds=reading).frames)
+
+    pipe = Speech2VideoPipeline(model=model, task="speech-to-video")
+    speech = speech_like(1.0, seed=1)
+    video = pipe(speech, sampling_rate=16_000, seed=0)
+    given = video.identity_embedding.copy()
+    given[[0, 2]] = given[[0, 2]] > 0.5
+    assert not set(video.identity_embedding[[0, 2]]) <= {0.0, 1.0}  # the reading is reported
+    assert (video.frames == pipe(speech, sampling_rate=16_000, seed=0, identity_embedding=given).frames).all()
+
+
 @pytest.mark.parametrize("kwargs", [dict(image_size=48), dict(image_size=32, generator_channels=(8, 8)),
-                                    dict(emotion_labels=["a", "a"]), dict(emotion_temperature=-1)])
+                                    dict(emotion_labels=["a", "a"]), dict(emotion_temperature=-1),
+                                    dict(binary_identity_dims=[8])])
 def test_invalid_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         tiny_config(**kwargs)

@@ -52,6 +52,10 @@ class Speech2VideoConfig(PretrainedConfig):
             at this temperature; 0 gives it the one-hot of the most likely emotion, as the face teacher's near
             one-hot readings it learnt from (`train_generator.py --conditioning teacher` sets 0). The emotion
             probabilities the pipeline reports stay at temperature 1.
+        binary_identity_dims (`list[int]`): identity dimensions the generator gets from the voice as 0 or 1 (the
+            reading thresholded at 0.5), for dimensions the face teacher read as 0 or 1 in training (SynthTalk's
+            gender): an in-between reading, never seen in training, renders an ambiguous face. The identity the
+            pipeline reports, and an identity or picture given in its place, pass unchanged.
         content_dim (`int`): size of the per-frame content (lip) features.
         content_context (`int`): frames of temporal context on each side of a frame for the generator.
         motion_noise_dim, motion_dim (`int`): the recurrent noise process driving blinks and head motion.
@@ -90,6 +94,7 @@ class Speech2VideoConfig(PretrainedConfig):
         emotion_labels: list[str] | tuple[str, ...] = DEFAULT_EMOTION_LABELS,
         emotion_embed_dim: int = 32,
         emotion_temperature: float = 1.0,
+        binary_identity_dims: list[int] | tuple[int, ...] = (),
         content_dim: int = 128,
         content_context: int = 2,
         motion_noise_dim: int = 16,
@@ -119,6 +124,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.emotion_labels = list(emotion_labels)
         self.emotion_embed_dim = emotion_embed_dim
         self.emotion_temperature = float(emotion_temperature)
+        self.binary_identity_dims = list(binary_identity_dims)
         self.content_dim = content_dim
         self.content_context = content_context
         self.motion_noise_dim = motion_noise_dim
@@ -150,6 +156,9 @@ class Speech2VideoConfig(PretrainedConfig):
                              f"and left < right, got {box}")
         if self.emotion_temperature < 0:
             raise ValueError(f"emotion_temperature must be >= 0 (0: the most likely emotion), got {emotion_temperature}")
+        if not all(0 <= dim < identity_dim for dim in self.binary_identity_dims):
+            raise ValueError(f"binary_identity_dims must be identity dimensions 0..{identity_dim - 1}, "
+                             f"got {self.binary_identity_dims}")
         if len(set(self.emotion_labels)) != len(self.emotion_labels) or not self.emotion_labels:
             raise ValueError(f"emotion_labels must be distinct names, got {self.emotion_labels}")
 

@@ -547,6 +547,16 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
         index = torch.as_tensor(emotion, device=emotion_logits.device).expand(emotion_logits.shape[0])
         return F.one_hot(index, self.config.num_emotions).to(emotion_logits.dtype)
 
+    def generator_identity(self, identity_embeds: torch.Tensor) -> torch.Tensor:
+        """The identity (B, D) inferred from the voice as the generator gets it: `config.binary_identity_dims`
+        thresholded at 0.5."""
+        dims = self.config.binary_identity_dims
+        if not dims:
+            return identity_embeds
+        identity = identity_embeds.clone()
+        identity[:, dims] = (identity[:, dims] > 0.5).to(identity.dtype)
+        return identity
+
     def forward(
         self,
         input_values: torch.Tensor,
@@ -572,7 +582,7 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
         """
         speech = self.encode_speech(input_values, attention_mask, num_frames)
         batch_size, total_frames = speech.content_features.shape[:2]
-        identity = speech.identity_embeds if identity_embeds is None else identity_embeds
+        identity = self.generator_identity(speech.identity_embeds) if identity_embeds is None else identity_embeds
         if motion is None:
             motion, _ = self.sample_motion(batch_size, total_frames, generator)
         styles = self.generator.styles(

@@ -78,7 +78,11 @@ class FrameStream:
         batch_size = len(num_frames)
         self.emotion_probs = model.emotion_probs(first.emotion_logits, emotion)
         self._generator_emotion = model.emotion_probs(first.emotion_logits, emotion, config.emotion_temperature)
-        self.identity_embeds = first.identity_embeds if identity_embeds is None else identity_embeds.expand(batch_size, -1)
+        if identity_embeds is None:  # the voice's reading; the generator gets it as `generator_identity` says
+            self.identity_embeds = first.identity_embeds
+            self._generator_identity = model.generator_identity(first.identity_embeds)
+        else:
+            self.identity_embeds = self._generator_identity = identity_embeds.expand(batch_size, -1)
 
     def _encode(self, start: int, stop: int, voice: tuple[torch.Tensor, torch.Tensor] | None = None):
         """The encoder on the audio of frames start..stop plus context; content (B, stop - start + 2k, C)
@@ -121,5 +125,5 @@ class FrameStream:
         content = self._first_content if start == 0 else self._encode(start, stop).content_features
         generators = [torch.Generator().manual_seed(seed) for seed in self.seeds]  # noise drawn from block 0
         motion, state = model.sample_motion(len(self.num_frames), stop - start, generators, state, start, self.motion_scale)
-        styles = model.generator.styles(content, self.identity_embeds, self._generator_emotion, F.pad(motion, (0, 0, k, k)))
+        styles = model.generator.styles(content, self._generator_identity, self._generator_emotion, F.pad(motion, (0, 0, k, k)))
         return styles[:, k : k + stop - start], state
