@@ -5,8 +5,8 @@ attention never spans more than a chunk and the content features are continuous 
 Identity and emotion are read once and held for the whole video (a recording does not change speaker, and a
 viewer expects a stable face): the pooled heads from the first chunk (and its right context), the voice
 statistics, cheap to compute, from the first `VOICE_SECONDS`, so a long silence or a noise before the voice
-does not decide the face. The motion process carries
-its state from chunk to chunk and draws its noise in fixed blocks, so it is the same for any chunking.
+does not decide the face. The motion process carries its state from chunk to chunk and draws its noise in
+fixed blocks, so it is the same for any chunking.
 Speech no longer than a chunk is encoded in one pass, exactly as `Speech2VideoModel.forward` does.
 """
 
@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 CHUNK_SECONDS = 5.0
 CONTEXT_SECONDS = 1.0
-VOICE_SECONDS = 20.0  # of audio the voice statistics are read from (about 80 ms of one core)
+VOICE_SECONDS = 20.0  # of audio the voice statistics are read from (about 70 ms of one core)
 FIRST_BATCH_FRAMES = 4  # the first frames of a video are rendered in a small batch, so they come sooner
 
 
@@ -72,7 +72,8 @@ class FrameStream:
         self.feature_lengths = model.encoder.wav2vec2._get_feat_extract_output_lengths(self.num_samples)
 
         voice_samples = min(self.input_values.shape[1], round(VOICE_SECONDS * config.sampling_rate))
-        voice = (self.input_values[:, :voice_samples], (torch.arange(voice_samples)[None] < self.num_samples[:, None]).long())
+        voice_mask = (torch.arange(voice_samples)[None] < self.num_samples[:, None]).long()
+        voice = (self.input_values[:, :voice_samples], voice_mask)
         first = self._encode(0, min(self.chunk_frames, self.total_frames), voice)
         self._first_content = first.content_features
         batch_size = len(num_frames)

@@ -208,10 +208,10 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
     heads = [encoder.identity_statistics_head, encoder.emotion_statistics_head]
     parameters = [p for head in heads for p in head.parameters()]
     weights = [p for p in parameters if p.dim() > 1]
-    if identity_dims_without_mel_means:
-        kept = torch.ones_like(heads[0].weight)
+    kept = torch.ones_like(heads[0].weight) if identity_dims_without_mel_means else None
+    if kept is not None:  # the fit starts those weights at zero and never gives them a gradient
         kept[list(identity_dims_without_mel_means), : encoder.voice_statistics.n_mels] = 0
-        heads[0].weight.register_hook(lambda gradient: gradient * kept)  # from zero, those weights stay zero
+        hook = heads[0].weight.register_hook(lambda gradient: gradient * kept)
     last = [head[-1] if isinstance(head, torch.nn.Sequential) else head for head in heads]
     with torch.no_grad(), torch.random.fork_rng():  # start from the mean residuals (a zero identity would give
         torch.manual_seed(0)                         # the cosine no gradient)
@@ -242,6 +242,8 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
         return loss
 
     optimizer.step(closure)
+    if kept is not None:
+        hook.remove()
     return {"loss_before": before, "loss_after": loss_fn().item()}
 
 
