@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a picture of the speaker (an aligned face crop): the static-image baseline")
     generate.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     generate.add_argument("--compile", action="store_true",
-                          help="render through torch.compile: 1.6-1.9x the frames/s, after a compilation of a few seconds "
+                          help="render through torch.compile: 1.4-1.6x the frames/s, after a compilation of a few seconds "
                                "(tens of seconds the first time on a machine); worth it for long inputs")
     generate.set_defaults(run=run_generate)
 

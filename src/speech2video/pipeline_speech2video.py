@@ -112,7 +112,7 @@ class Speech2VideoPipeline(Pipeline):
             (one input; memory bounded for any duration; `.save(path)` writes the mp4 on the way).
 
     `compile` (constructor, default False): render through `torch.compile` (`optimization.CompiledDecoder`):
-    1.6-1.9x the frames per second end to end on a CPU, the same frames up to float rounding, a compilation
+    1.4-1.6x the frames per second end to end on a CPU, the same frames up to float rounding, a compilation
     of a few seconds when the pipeline is built (tens of seconds the first time on a machine).
 
     Speech of any length works: the encoder reads it in chunks of `streaming.CHUNK_SECONDS` with context on
