@@ -252,14 +252,16 @@ class SpeechEncoder(nn.Module):
     def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor, num_frames: torch.Tensor,
                 frames: tuple[int, int] | None = None, first_feature: int = 0,
                 feature_lengths: torch.Tensor | None = None,
-                voice: tuple[torch.Tensor, torch.Tensor] | None = None) -> SpeechEncoderOutput:
+                voice: tuple[torch.Tensor, torch.Tensor] | None = None,
+                read_voice: bool = True) -> SpeechEncoderOutput:
         """input_values (B, L) normalised audio, attention_mask (B, L), num_frames (B,) -> SpeechEncoderOutput.
 
         For a window of a longer utterance (see `streaming.FrameStream`): the audio is the window, whose
         first feature is `first_feature` of the whole; `feature_lengths` (B,) and `num_frames` describe the
         whole utterance, and content is returned for video frames `frames` = (start, stop) only. `voice`
         = (input_values (B, L'), attention_mask (B, L')): the audio the voice statistics are read from
-        (default: this input), e.g. more of the utterance than the window.
+        (default: this input), e.g. more of the utterance than the window; `read_voice=False` leaves identity
+        and emotion out (None), for windows after the one they were read from.
         """
         hidden = self.wav2vec2(input_values, attention_mask=attention_mask).last_hidden_state  # (B, N, H)
         feature_mask = self.wav2vec2._get_feature_vector_attention_mask(hidden.shape[1], attention_mask).bool()
@@ -267,8 +269,10 @@ class SpeechEncoder(nn.Module):
         content_features, frame_mask = resample_to_frames(
             content, feature_mask.sum(dim=1), num_frames, frames, first_feature, feature_lengths
         )
-        identity, emotion = self.identity_head(hidden, feature_mask), self.emotion_head(hidden, feature_mask)
-        if self.voice_statistics is not None:
+        identity = emotion = None
+        if read_voice:
+            identity, emotion = self.identity_head(hidden, feature_mask), self.emotion_head(hidden, feature_mask)
+        if read_voice and self.voice_statistics is not None:
             statistics = self.voice_statistics(*(voice or (input_values, attention_mask)))
             identity = identity + self.identity_statistics_head(statistics)
             emotion = emotion + self.emotion_statistics_head(statistics)

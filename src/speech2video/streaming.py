@@ -88,7 +88,8 @@ class FrameStream:
     def _encode(self, start: int, stop: int, voice: tuple[torch.Tensor, torch.Tensor] | None = None):
         """The encoder on the audio of frames start..stop plus context; content (B, stop - start + 2k, C)
         for frames start - k .. stop + k (k = the generator's content context; outside the video, its edge
-        frames repeated). `voice`: the audio the voice statistics are read from (default: that window)."""
+        frames repeated). `voice`: the audio identity and emotion are read from (voice statistics); without it
+        only content is read."""
         rate, k = self.model.config.sampling_rate, self.model.config.content_context
         first_frame, last_frame = max(0, start - k), min(self.total_frames, stop + k)
         first_sample = max(0, math.floor(first_frame / self.fps * rate) - self.context_samples)
@@ -99,7 +100,7 @@ class FrameStream:
         attention_mask = (positions[None] < self.num_samples[:, None]).long()
         speech = self.model.encoder(values, attention_mask, self.num_frames, frames=(first_frame, last_frame),
                                     first_feature=first_sample // self.stride, feature_lengths=self.feature_lengths,
-                                    voice=voice)
+                                    voice=voice, read_voice=voice is not None)
         padding = (first_frame - (start - k), stop + k - last_frame)  # outside the video: its edge frames repeated
         speech.content_features = F.pad(speech.content_features.transpose(1, 2), padding, mode="replicate").transpose(1, 2)
         return speech
