@@ -41,6 +41,9 @@ def parse_args(argv=None):
     parser.add_argument("--voice_statistics_pitch", action="store_true", help="add pitch (F0) statistics")
     parser.add_argument("--voice_statistics_modulation", action="store_true",
                         help="add amplitude-modulation statistics (syllable rhythm, a rough voice's shimmer)")
+    parser.add_argument("--voice_statistics_robust_pitch", action="store_true",
+                        help="track the pitch above 150 Hz and take its level as the median of log F0 (real "
+                             "recordings' hum, rumble and background music give the tracker octave slips)")
     parser.add_argument("--voice_statistics_hidden_size", type=int, default=None,
                         help="read-outs with a hidden layer of this size (0: linear); default: as the model has")
     parser.add_argument("--reset_pooled_heads", action="store_true",
@@ -55,6 +58,9 @@ def parse_args(argv=None):
                         help="identity dimensions read without the per-band mel means (the long-term spectrum, which "
                              "the microphone colours): SynthTalk's gender (0) is then read from pitch and spectral "
                              "change, which survive real recordings")
+    parser.add_argument("--identity_dims_without_pitch_range", type=int, nargs="+", default=[],
+                        help="identity dimensions read without the pitch range (interquartile range of log F0): real "
+                             "speech spans a far wider one than SynthTalk's voices, which a linear read-out extrapolates")
     parser.add_argument("--overwrite", action="store_true", help="replace a model already in --output_dir")
     return parser.parse_args(argv)
 
@@ -87,6 +93,7 @@ def main(argv=None):
     statistics = {"voice_statistics_bands": saved.voice_statistics_bands or args.voice_statistics_bands,
                   "voice_statistics_pitch": saved.voice_statistics_pitch or args.voice_statistics_pitch,
                   "voice_statistics_modulation": saved.voice_statistics_modulation or args.voice_statistics_modulation,
+                  "voice_statistics_robust_pitch": saved.voice_statistics_robust_pitch or args.voice_statistics_robust_pitch,
                   "voice_statistics_hidden_size": saved.voice_statistics_hidden_size if args.voice_statistics_hidden_size
                   is None else args.voice_statistics_hidden_size}
     new_statistics = statistics != {key: getattr(saved, key) for key in statistics}
@@ -108,9 +115,10 @@ def main(argv=None):
     try:
         fit = fit_voice_statistics(model, train, feature_extractor, weight_decay=args.weight_decay,
                                    channels=args.channel_copies,
-                                   identity_dims_without_mel_means=tuple(args.identity_dims_without_mel_means))
+                                   identity_dims_without_mel_means=tuple(args.identity_dims_without_mel_means),
+                                   identity_dims_without_pitch_range=tuple(args.identity_dims_without_pitch_range))
     except ValueError as error:  # a flag the model cannot take, found before the fit's minutes of statistics
-        raise SystemExit(f"--identity_dims_without_mel_means: {error}") from None
+        raise SystemExit(f"--{error}") from None
     after = agreement(model, validation, feature_extractor)
     model.save_pretrained(output_dir)
     print(json.dumps({"fit": fit, "validation_before": before, "validation_after": after}, indent=2))

@@ -94,18 +94,23 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
     for name, tensor in initial.state_dict().items():
         assert torch.equal(tensor, fitted_state[name]), name
 
-    # adding pitch and modulation statistics to a model that has voice statistics, read-outs alone (fitted on the
-    # clips and a random-channel copy of each), identity dimensions 0 and 3 without the mel means: new read-outs,
-    # the rest kept
+    # adding (robust) pitch and modulation statistics to a model that has voice statistics, read-outs alone (fitted
+    # on the clips and a random-channel copy of each), identity dimensions 0 and 3 without the mel means and 0
+    # without the pitch range: new read-outs, the rest kept
     script.main(["--model", str(output), "--dataset_path", str(corpus_with_targets / "targets"),
                  "--output_dir", str(tmp_path / "pitch"), "--voice_statistics_pitch", "--voice_statistics_modulation",
-                 "--reset_pooled_heads", "--channel_copies", "1", "--identity_dims_without_mel_means", "0", "3"])
+                 "--voice_statistics_robust_pitch", "--reset_pooled_heads", "--channel_copies", "1",
+                 "--identity_dims_without_mel_means", "0", "3", "--identity_dims_without_pitch_range", "0"])
     assert json.loads(capsys.readouterr().out)["fit"]["loss_after"] < report["fit"]["loss_before"]
     with_pitch = Speech2VideoModel.from_pretrained(tmp_path / "pitch")
     assert with_pitch.config.voice_statistics_pitch and with_pitch.config.voice_statistics_modulation
+    assert with_pitch.config.voice_statistics_robust_pitch
     identity_weight = with_pitch.encoder.identity_statistics_head.weight  # (14, mel means 8 | rest)
     assert identity_weight.shape[1] == 3 * 8 + 6 + 4
-    assert not identity_weight[[0, 3], :8].any() and identity_weight[[0, 3], 8:].all()
+    pitch_range = 3 * 8 + 1
+    assert not identity_weight[[0, 3], :8].any() and identity_weight[3, 8:].all()
+    assert identity_weight[0, pitch_range] == 0 and identity_weight[3, pitch_range] != 0
+    assert identity_weight[0, 8:pitch_range].all() and identity_weight[0, pitch_range + 1:].all()
     assert identity_weight[[1, 2, 4], :8].all()
     assert torch.isfinite(with_pitch.encoder.voice_statistics.mean).all() and with_pitch.encoder.voice_statistics.variance.min() > 0
     for name, tensor in initial.state_dict().items():
@@ -123,6 +128,9 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
     with pytest.raises(SystemExit, match=r"dimensions 0\.\.13"):
         script.main(["--model", str(output), "--dataset_path", targets, "--output_dir", str(tmp_path / "no"),
                      "--identity_dims_without_mel_means", "14"])
+    with pytest.raises(SystemExit, match="have no pitch"):
+        script.main(["--model", str(output), "--dataset_path", targets, "--output_dir", str(tmp_path / "no"),
+                     "--identity_dims_without_pitch_range", "0"])
     script.main(["--model", str(output), "--dataset_path", targets, targets, "--output_dir", str(tmp_path / "mlp"),
                  "--voice_statistics_hidden_size", "16"])
     fit = json.loads(capsys.readouterr().out)["fit"]

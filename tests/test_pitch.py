@@ -45,3 +45,25 @@ def test_pitch_statistics_tell_level_range_and_rhythm_apart():
     assert fraction[0] > 0.95 and fraction[3] < 0.6
     assert onsets[0] < 1 and 3 <= onsets[3] <= 5
     assert (aperiodicity < 0.1).all()
+
+
+def test_highpass_keeps_a_voice_from_hum_and_bass_and_a_low_voice_from_its_harmonics():
+    time = torch.arange(RATE) / RATE
+    hum = 3 * sum(torch.sin(2 * math.pi * 50 * k * time) / k for k in (1, 2))  # mains hum, louder than the voice
+    voice = harmonic_tone(torch.full((RATE,), 220.0))
+    low_voice = harmonic_tone(torch.full((RATE,), 90.0))
+    lengths = torch.tensor([RATE, RATE])
+    plain = track_pitch(torch.stack([voice + hum, low_voice]), lengths)
+    filtered = track_pitch(torch.stack([voice + hum, low_voice]), lengths, highpass_hz=150.0)
+    assert not torch.allclose(plain.f0[0][plain.voiced[0]].median(), torch.tensor(220.0), rtol=0.03)
+    assert filtered.voiced.float().mean() > 0.9
+    assert torch.allclose(filtered.f0[0][filtered.voiced[0]], torch.tensor(220.0), rtol=0.03)
+    assert torch.allclose(filtered.f0[1][filtered.voiced[1]], torch.tensor(90.0), rtol=0.03)
+
+
+def test_the_median_level_ignores_octave_slips_that_pull_the_mean():
+    slips = torch.cat([harmonic_tone(torch.full((RATE,), 200.0)), harmonic_tone(torch.full((RATE // 2,), 100.0))])
+    track = track_pitch(slips[None], torch.tensor([len(slips)]))
+    mean, median = pitch_statistics(track)[0, 0], pitch_statistics(track, median_level=True)[0, 0]
+    assert median == pytest.approx(math.log(200.0), abs=0.03)
+    assert mean < math.log(200.0) - 0.15

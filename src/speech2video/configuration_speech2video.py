@@ -72,6 +72,8 @@ class Speech2VideoConfig(PretrainedConfig):
             emotion heads also read (`VoiceStatistics`); 0 (models before it) reads the encoder's states only.
         voice_statistics_pitch (`bool`): add six pitch (F0) statistics to the voice statistics.
         voice_statistics_modulation (`bool`): add four amplitude-modulation statistics to the voice statistics.
+        voice_statistics_robust_pitch (`bool`): track the pitch above 150 Hz only and take its level as the median
+            of log F0, not the mean: hum, rumble and background music give real recordings octave slips.
         voice_statistics_hidden_size (`int`): 0 reads the voice statistics linearly; more gives each read-out a
             hidden layer of this size (GELU), for corpora with thousands of speakers.
         reference_frame (`bool`): the generator also sees a picture of the speaker (an aligned face crop, e.g. a
@@ -109,6 +111,7 @@ class Speech2VideoConfig(PretrainedConfig):
         voice_statistics_bands: int = 0,
         voice_statistics_pitch: bool = False,
         voice_statistics_modulation: bool = False,
+        voice_statistics_robust_pitch: bool = False,
         voice_statistics_hidden_size: int = 0,
         reference_frame: bool = False,
         reference_mouth_box: list[float] | tuple[float, ...] | None = None,
@@ -139,6 +142,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.voice_statistics_bands = voice_statistics_bands
         self.voice_statistics_pitch = voice_statistics_pitch
         self.voice_statistics_modulation = voice_statistics_modulation
+        self.voice_statistics_robust_pitch = voice_statistics_robust_pitch
         self.voice_statistics_hidden_size = voice_statistics_hidden_size
         self.reference_frame = reference_frame
         self.reference_mouth_box = None if reference_mouth_box is None else [float(f) for f in reference_mouth_box]

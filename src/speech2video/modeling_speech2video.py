@@ -89,7 +89,9 @@ class VoiceStatistics(nn.Module):
     standard deviation of the log-mel spectrogram and the standard deviation of its frame-to-frame change over
     the real samples; with `pitch`, six pitch statistics (`pitch_statistics`); with `modulation`, the
     loudness envelope's modulation power in four bands (`speech2video.modulation`: syllable rhythm, shimmer
-    of a rough voice). Standardised by a scaler fitted on training clips (`fit_scaler`; `mean` and
+    of a rough voice); with `robust_pitch`, the pitch is tracked above `ROBUST_PITCH_HIGHPASS_HZ` and its level
+    is the median of log F0 (real recordings' hum, rumble and background music otherwise give the tracker
+    octave slips that pull a mean). Standardised by a scaler fitted on training clips (`fit_scaler`; `mean` and
     `variance` are saved with the model and do not depend on the batch, so several processes train like one).
 
     The x-vector idea: on SynthTalk, linear read-outs of these statistics predict emotion (0.41 vs 0.25) and
@@ -98,10 +100,10 @@ class VoiceStatistics(nn.Module):
     """
 
     def __init__(self, n_mels: int, sampling_rate: int, pitch: bool = False, modulation: bool = False,
-                 n_fft: int = 400, hop_length: int = 160):
+                 n_fft: int = 400, hop_length: int = 160, robust_pitch: bool = False):
         super().__init__()
         self.n_mels, self.sampling_rate, self.n_fft, self.hop_length = n_mels, sampling_rate, n_fft, hop_length
-        self.pitch, self.modulation = pitch, modulation
+        self.pitch, self.modulation, self.robust_pitch = pitch, modulation, robust_pitch
         self.size = 3 * n_mels + (NUM_PITCH_STATISTICS if pitch else 0) + (len(MODULATION_BANDS_HZ) if modulation else 0)
         self.register_buffer("mean", torch.zeros(self.size))
         self.register_buffer("variance", torch.ones(self.size))
@@ -125,7 +127,9 @@ class VoiceStatistics(nn.Module):
         change = log_mel.diff(dim=-1)
         statistics = [*masked_mean_std(log_mel, mask), masked_mean_std(change, mask[..., 1:])[1]]
         if self.pitch:
-            statistics.append(pitch_statistics(track_pitch(input_values, lengths, self.sampling_rate)))
+            highpass = ROBUST_PITCH_HIGHPASS_HZ if self.robust_pitch else 0.0
+            track = track_pitch(input_values, lengths, self.sampling_rate, highpass_hz=highpass)
+            statistics.append(pitch_statistics(track, median_level=self.robust_pitch))
         if self.modulation:
             statistics.append(modulation_statistics(input_values, lengths, self.sampling_rate))
         return torch.cat(statistics, dim=1)
@@ -142,6 +146,7 @@ class VoiceStatistics(nn.Module):
 
 
 NUM_PITCH_STATISTICS = 6
+ROBUST_PITCH_HIGHPASS_HZ = 150.0
 SILENCE_BELOW_DB = 40.0  # frames this far below the utterance's loudest one count as silence,
 SILENCE_ABOVE_FLOOR_DB = 15.0  # and so do frames less than this above its quietest tenth (a room's noise)
 SILENCE_MARGIN_SECONDS = 0.15  # kept at each end of the speech, as SynthTalk's clips have
@@ -186,14 +191,17 @@ def trim_silence(input_values: torch.Tensor, attention_mask: torch.Tensor, hop_l
     return trimmed.to(input_values.dtype), mask
 
 
-def pitch_statistics(track: PitchTrack) -> torch.Tensor:
-    """(B, 6): mean and interquartile range of log F0 (the range, robust to the tracker's octave slips) and
-    mean |change| of log F0 between voiced frames, the voiced fraction, voicing onsets per second (a
-    speaking-rate cue) and the mean aperiodicity (breathy or rough voice) of voiced frames. An item with fewer
-    than 2 voiced frames is measured over all its frames."""
+def pitch_statistics(track: PitchTrack, median_level: bool = False) -> torch.Tensor:
+    """(B, 6): mean (with `median_level`, the median) and interquartile range of log F0 (the range, robust to
+    the tracker's octave slips) and mean |change| of log F0 between voiced frames, the voiced fraction, voicing
+    onsets per second (a speaking-rate cue) and the mean aperiodicity (breathy or rough voice) of voiced
+    frames. An item with fewer than 2 voiced frames is measured over all its frames."""
     voiced = torch.where(track.voiced.sum(dim=1, keepdim=True) >= 2, track.voiced, track.valid)
     log_f0 = track.f0.log()
-    mean = masked_mean_std(log_f0[:, None], voiced[:, None].float())[0]
+    if median_level:
+        mean = masked_quantile(log_f0, voiced, 0.5)[:, None]
+    else:
+        mean = masked_mean_std(log_f0[:, None], voiced[:, None].float())[0]
     spread = masked_quantile(log_f0, voiced, 0.75) - masked_quantile(log_f0, voiced, 0.25)
     both = (voiced[:, 1:] & voiced[:, :-1])[:, None].float()
     jump = masked_mean_std(log_f0.diff(dim=-1).abs()[:, None], both)[0]
@@ -242,7 +250,8 @@ class SpeechEncoder(nn.Module):
         if config.voice_statistics_bands:  # read-outs added to the pooled heads' outputs
             bands = config.voice_statistics_bands
             self.voice_statistics = VoiceStatistics(
-                bands, config.sampling_rate, config.voice_statistics_pitch, config.voice_statistics_modulation
+                bands, config.sampling_rate, config.voice_statistics_pitch, config.voice_statistics_modulation,
+                robust_pitch=config.voice_statistics_robust_pitch,
             )
             self.identity_statistics_head = read_out(self.voice_statistics.size, config.identity_dim,
                                                      config.voice_statistics_hidden_size)

@@ -4,6 +4,8 @@ YIN's cumulative mean normalised difference (de Cheveigné & Kawahara, JASA 2002
 10 ms; the first dip below a threshold between `fmin` and `fmax` gives F0 (the lowest value when none is),
 its value there the frame's aperiodicity (near 0 for a clean periodic voice, near 1 for noise). No
 smoothing across frames: for utterance statistics, not for a pitch contour a listener would trust.
+With `highpass_hz`, the tracker hears the audio above that frequency only: mains hum, rumble and the bass of
+background music lie below it, and the period of a low voice stays in its harmonics.
 """
 
 from __future__ import annotations
@@ -29,13 +31,17 @@ class PitchTrack:
 
 def track_pitch(input_values: torch.Tensor, lengths: torch.Tensor, sampling_rate: int = 16_000,
                 frame_length: int = 640, hop_length: int = 160, fmin: float = 60.0, fmax: float = 500.0,
-                threshold: float = 0.25, min_energy: float = 0.05) -> PitchTrack:
+                threshold: float = 0.25, min_energy: float = 0.05, highpass_hz: float = 0.0) -> PitchTrack:
     """input_values (B, L) audio, lengths (B,) real samples per item -> `PitchTrack` with N frames.
 
     A frame is voiced when its aperiodicity is below `threshold` and its energy above `min_energy` times
-    the item's loudest frame (so the gain of the recording does not matter).
+    the item's loudest frame (so the gain of the recording does not matter). `highpass_hz` > 0 first
+    removes what lies below that frequency (`highpass`).
     """
     values = input_values.float()
+    if highpass_hz > 0:
+        real = torch.arange(values.shape[1], device=values.device) < lengths.to(values.device)[:, None]
+        values = highpass(values, highpass_hz, sampling_rate) * real
     values = F.pad(values, (0, max(0, frame_length - values.shape[1])))
     frames = values.unfold(1, frame_length, hop_length)  # (B, N, W)
     frames = frames - frames.mean(dim=-1, keepdim=True)
@@ -66,3 +72,12 @@ def track_pitch(input_values: torch.Tensor, lengths: torch.Tensor, sampling_rate
     loudest = energy.masked_fill(~valid, 0).amax(dim=1, keepdim=True)
     voiced = valid & (aperiodicity < threshold) & (energy > min_energy * loudest)
     return PitchTrack(f0, aperiodicity, voiced, valid, frame_rate=sampling_rate / hop_length)
+
+
+def highpass(values: torch.Tensor, cutoff_hz: float, sampling_rate: int = 16_000) -> torch.Tensor:
+    """values (B, L) without what lies below `cutoff_hz`: zero-phase, in the frequency domain, with a raised-cosine
+    transition from half the cutoff (stopped) to the cutoff (passed)."""
+    spectrum = torch.fft.rfft(values, dim=-1)
+    frequencies = torch.fft.rfftfreq(values.shape[-1], 1 / sampling_rate).to(values.device)
+    transition = ((frequencies - cutoff_hz / 2) / (cutoff_hz / 2)).clamp(0, 1)
+    return torch.fft.irfft(spectrum * (0.5 - 0.5 * torch.cos(math.pi * transition)), n=values.shape[-1], dim=-1)

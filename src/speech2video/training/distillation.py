@@ -179,12 +179,15 @@ def _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels: 
 
 def fit_voice_statistics(model, dataset, feature_extractor, temperature: float = 2.0, identity_l2: float = 1.0,
                          weight_decay: float = 1e-2, channels: int = 0,
-                         identity_dims_without_mel_means: tuple[int, ...] = ()) -> dict:
+                         identity_dims_without_mel_means: tuple[int, ...] = (),
+                         identity_dims_without_pitch_range: tuple[int, ...] = ()) -> dict:
     """Fit a student's voice-statistics read-outs (`VoiceStatistics`) on `dataset`'s whole clips, keeping all else.
     With `channels`, each clip is also heard through that many `random_channel` recordings, with its targets.
     The identity dimensions in `identity_dims_without_mel_means` (a linear read-out only) do not read the per-band
     means of the log-mel spectrogram: the long-term spectrum, which the microphone and room colour as much as
     the voice, so a dimension that synthetic voices show there but real recordings do not is read from the rest.
+    Those in `identity_dims_without_pitch_range` do not read the interquartile range of log F0: real speech spans
+    a far wider one than SynthTalk's voices, so a linear read-out of it extrapolates (6-12 standard deviations).
 
     The scaler is fitted on the clips; the two read-outs, their last layers from zero weights (a hidden layer,
     if any, from a seeded random start), then minimise the identity and emotion distillation losses (as in
@@ -193,24 +196,31 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
     training losses before and after.
     """
     encoder = model.encoder.eval()
-    if identity_dims_without_mel_means:  # checked before the statistics, which take minutes
+    voice_statistics = encoder.voice_statistics
+    unread = {"identity_dims_without_mel_means": (identity_dims_without_mel_means, slice(0, voice_statistics.n_mels)),
+              "identity_dims_without_pitch_range": (identity_dims_without_pitch_range, 3 * voice_statistics.n_mels + 1)}
+    for name, (dims, _) in unread.items():  # checked before the statistics, which take minutes
+        if not dims:
+            continue
         if not isinstance(encoder.identity_statistics_head, torch.nn.Linear):
-            raise ValueError("identity_dims_without_mel_means needs linear read-outs (voice_statistics_hidden_size 0)")
-        if not all(0 <= dim < model.config.identity_dim for dim in identity_dims_without_mel_means):
-            raise ValueError(f"identity_dims_without_mel_means {identity_dims_without_mel_means}: the identity has "
-                             f"dimensions 0..{model.config.identity_dim - 1}")
+            raise ValueError(f"{name} needs linear read-outs (voice_statistics_hidden_size 0)")
+        if not all(0 <= dim < model.config.identity_dim for dim in dims):
+            raise ValueError(f"{name} {dims}: the identity has dimensions 0..{model.config.identity_dim - 1}")
+        if name == "identity_dims_without_pitch_range" and not voice_statistics.pitch:
+            raise ValueError(f"{name}: the model's voice statistics have no pitch (voice_statistics_pitch)")
     identity, emotion, statistics = _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels)
-    encoder.voice_statistics.fit_scaler(statistics)
-    standardised = encoder.voice_statistics.standardise(statistics)
+    voice_statistics.fit_scaler(statistics)
+    standardised = voice_statistics.standardise(statistics)
     teacher_identity = torch.tensor(np.array(dataset["teacher_identity"]), dtype=torch.float32)
     teacher_emotion = torch.tensor(np.array(dataset["teacher_emotion"]), dtype=torch.float32).clamp_min(1e-8)
     teacher_identity, teacher_emotion = (t.repeat_interleave(1 + channels, dim=0) for t in (teacher_identity, teacher_emotion))
     heads = [encoder.identity_statistics_head, encoder.emotion_statistics_head]
     parameters = [p for head in heads for p in head.parameters()]
     weights = [p for p in parameters if p.dim() > 1]
-    kept = torch.ones_like(heads[0].weight) if identity_dims_without_mel_means else None
+    kept = torch.ones_like(heads[0].weight) if any(dims for dims, _ in unread.values()) else None
     if kept is not None:  # the fit starts those weights at zero and never gives them a gradient
-        kept[list(identity_dims_without_mel_means), : encoder.voice_statistics.n_mels] = 0
+        for dims, statistics_read in unread.values():
+            kept[list(dims), statistics_read] = 0
         hook = heads[0].weight.register_hook(lambda gradient: gradient * kept)
     last = [head[-1] if isinstance(head, torch.nn.Sequential) else head for head in heads]
     with torch.no_grad(), torch.random.fork_rng():  # start from the mean residuals (a zero identity would give
