@@ -52,8 +52,8 @@ def parse_args(argv=None):
     parser.add_argument("--weight_decay", type=float, default=1e-2, help="L2 on the read-outs' weights")
     parser.add_argument("--channel_copies", type=int, default=0,
                         help="also hear each clip through this many random microphones and rooms (equaliser, "
-                             "bandwidth, reverberation, noise), so the read-outs lean on cues that survive real "
-                             "recordings")
+                             "bandwidth, reverberation, noise, at times mains hum or a bass line), so the read-outs "
+                             "lean on cues that survive real recordings")
     parser.add_argument("--identity_dims_without_mel_means", type=int, nargs="+", default=[],
                         help="identity dimensions read without the per-band mel means (the long-term spectrum, which "
                              "the microphone colours): SynthTalk's gender (0) is then read from pitch and spectral "

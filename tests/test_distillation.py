@@ -6,6 +6,7 @@ The corpus (`corpus_with_targets` in conftest) has SynthTalk's ground truth as t
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import load_example_script
@@ -42,7 +43,6 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
     `--init_model`, mouth loss only, the two corpora concatenated on the columns they share."""
     import math
 
-    import pytest
     from datasets import load_from_disk
 
     from conftest import tiny_config
@@ -71,8 +71,6 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
 def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targets, tmp_path, capsys):
     """A trained student without voice statistics gets fitted read-outs: the fit lowers its training loss, the
     scaler holds the clips' statistics, and every other weight (the lips a generator reads) is unchanged."""
-    import pytest
-
     from conftest import tiny_config
 
     start, output = tmp_path / "start", tmp_path / "voice"
@@ -188,3 +186,16 @@ def test_load_corpora_concatenates_on_shared_columns(corpus_with_targets, tmp_pa
     assert "video" not in both.column_names and "teacher_mouth_open" in both.column_names
     assert "teacher_identity" not in both.column_names
     assert "video" in load_corpora([targets], "train", drop=()).column_names
+
+
+def test_the_background_sounds_of_random_channel_are_low_and_at_the_snr_asked():
+    from speech2video.training.distillation import at_snr, bass_line, mains_hum
+
+    rng = np.random.default_rng(0)
+    for sound in (mains_hum(16_000, rng), bass_line(16_000, rng)):
+        power = np.abs(np.fft.rfft(sound)) ** 2  # 1 Hz bins
+        assert power[:500].sum() > 0.99 * power.sum()  # all below 500 Hz
+        scaled = at_snr(sound, speech_power=2.0, snr_db=20.0)
+        assert 10 * np.log10(2.0 / np.mean(scaled**2)) == pytest.approx(20.0, abs=1e-6)
+    hum = mains_hum(16_000, np.random.default_rng(1))
+    assert np.argmax(np.abs(np.fft.rfft(hum))) in (50, 60)
