@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from speech2video import Speech2VideoPipeline
 from speech2video.audio import load_audio
 from speech2video.teachers.synthtalk import EVALUATOR, SynthTalkTeacher
+from speech2video.training.distillation import at_snr, mains_hum
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "librispeech" / "librispeech_train-clean-100"
 
@@ -53,12 +54,11 @@ def first_frames(stream, count: int) -> np.ndarray:
     return np.concatenate(chunks)[:count]
 
 
-def with_hum(audio: np.ndarray, snr_db: float, sampling_rate: int = 16_000) -> np.ndarray:
-    """audio (n,) plus mains hum `snr_db` below its power: 50 Hz and harmonics up to 400 Hz, each 3 dB weaker."""
-    time = np.arange(len(audio)) / sampling_rate
-    hum = sum(10 ** (-3 * (k - 1) / 20) * np.sin(2 * np.pi * 50 * k * time + k) for k in range(1, 9))
-    gain = np.sqrt(np.mean(audio**2) / np.mean(hum**2) / 10 ** (snr_db / 10))
-    return (audio + gain * hum).astype(np.float32)
+def with_hum(audio: np.ndarray, snr_db: float) -> np.ndarray:
+    """audio (n,) at 16 kHz plus mains hum `snr_db` below its power: 50 Hz and harmonics up to 400 Hz, each 3 dB
+    weaker, fixed phases (the same hum for every run)."""
+    hum = mains_hum(len(audio), 50.0, 3.0, np.arange(1, 9))
+    return (audio + at_snr(hum, np.mean(audio**2), snr_db)).astype(np.float32)
 
 
 def accuracy(correct: dict[str, list[bool]]) -> dict:

@@ -199,9 +199,9 @@ def pitch_statistics(track: PitchTrack, median_level: bool = False) -> torch.Ten
     voiced = torch.where(track.voiced.sum(dim=1, keepdim=True) >= 2, track.voiced, track.valid)
     log_f0 = track.f0.log()
     if median_level:
-        mean = masked_quantile(log_f0, voiced, 0.5)[:, None]
+        level = masked_quantile(log_f0, voiced, 0.5)[:, None]
     else:
-        mean = masked_mean_std(log_f0[:, None], voiced[:, None].float())[0]
+        level = masked_mean_std(log_f0[:, None], voiced[:, None].float())[0]
     spread = masked_quantile(log_f0, voiced, 0.75) - masked_quantile(log_f0, voiced, 0.25)
     both = (voiced[:, 1:] & voiced[:, :-1])[:, None].float()
     jump = masked_mean_std(log_f0.diff(dim=-1).abs()[:, None], both)[0]
@@ -209,7 +209,7 @@ def pitch_statistics(track: PitchTrack, median_level: bool = False) -> torch.Ten
     onsets = (track.voiced[:, 1:] & ~track.voiced[:, :-1]).sum(dim=1, keepdim=True) / (frames / track.frame_rate)
     fraction = track.voiced.sum(dim=1, keepdim=True) / frames
     aperiodicity = masked_mean_std(track.aperiodicity[:, None], voiced[:, None].float())[0]
-    return torch.cat([mean, spread[:, None], jump, fraction, onsets, aperiodicity], dim=1)
+    return torch.cat([level, spread[:, None], jump, fraction, onsets, aperiodicity], dim=1)
 
 
 def masked_quantile(values: torch.Tensor, mask: torch.Tensor, q: float) -> torch.Tensor:

@@ -108,7 +108,8 @@ def random_channel(audio: np.ndarray, rng: np.random.Generator, sampling_rate: i
     power = np.mean(recorded**2) + 1e-9
     recorded = recorded + rng.standard_normal(n) * np.sqrt(power / 10 ** (rng.uniform(15, 40) / 10))
     if rng.random() < 0.5:
-        recorded = recorded + at_snr(mains_hum(n, rng, sampling_rate), power, rng.uniform(10, 40))
+        hum = mains_hum(n, rng.choice([50.0, 60.0]), rng.uniform(1, 6), rng.uniform(0, 2 * np.pi, 8), sampling_rate)
+        recorded = recorded + at_snr(hum, power, rng.uniform(10, 40))
     if rng.random() < 0.3:
         recorded = recorded + at_snr(bass_line(n, rng, sampling_rate), power, rng.uniform(5, 30))
     return recorded.astype(np.float32)
@@ -119,12 +120,12 @@ def at_snr(sound: np.ndarray, speech_power: float, snr_db: float) -> np.ndarray:
     return sound * np.sqrt(speech_power / (np.mean(sound**2) + 1e-12) / 10 ** (snr_db / 10))
 
 
-def mains_hum(n: int, rng: np.random.Generator, sampling_rate: int = 16_000) -> np.ndarray:
-    """(n,) hum of 50 or 60 Hz with 7 harmonics, each 1-6 dB weaker than the one below."""
+def mains_hum(n: int, fundamental: float, decay_db: float, phases: np.ndarray, sampling_rate: int = 16_000) -> np.ndarray:
+    """(n,) mains hum: `fundamental` (50 or 60 Hz) and its harmonics, one per phase (radians), each `decay_db`
+    weaker than the one below."""
     time = np.arange(n) / sampling_rate
-    fundamental, decay_db = rng.choice([50.0, 60.0]), rng.uniform(1, 6)
-    return sum(10 ** (-decay_db * (k - 1) / 20) * np.sin(2 * np.pi * fundamental * k * time + rng.uniform(0, 2 * np.pi))
-               for k in range(1, 9))
+    return sum(10 ** (-decay_db * k / 20) * np.sin(2 * np.pi * fundamental * (k + 1) * time + phase)
+               for k, phase in enumerate(phases))
 
 
 def bass_line(n: int, rng: np.random.Generator, sampling_rate: int = 16_000) -> np.ndarray:
