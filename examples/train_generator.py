@@ -52,8 +52,8 @@ from speech2video.training.checkpointing import checkpoint_step, latest_checkpoi
 from speech2video.training.distillation import load_corpora
 from speech2video.training.distributed import average_gradients, require_replicated_parameters
 from speech2video.training.generator import (
-    collate_generator, kl_to_standard_normal, perceptual_loss, random_view, reconstruction_loss, student_features,
-    sync_loss, sync_windows, widen_generator,
+    collate_generator, motion_codes, perceptual_loss, random_view, reconstruction_error, reconstruction_loss,
+    student_features, sync_loss, sync_windows, widen_generator,
 )
 from speech2video.training.logs import log_step
 
@@ -119,7 +119,10 @@ def parse_args(argv=None):
     parser.add_argument("--ema_decay", type=float, default=0.999)
     parser.add_argument("--gradient_accumulation_steps", type=int, default=1)
     parser.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default="no")
-    parser.add_argument("--validation_steps", type=int, default=500, help="write a sample video every N steps")
+    parser.add_argument("--validation_steps", type=int, default=500,
+                        help="every N steps: a sample video, and val_l1 in losses.jsonl (the validation clips' "
+                             "frames rendered from their teacher targets and real motion codes, mean absolute error)")
+    parser.add_argument("--validation_clips", type=int, default=8, help="validation clips of val_l1")
     parser.add_argument("--checkpointing_steps", type=int, default=500)
     parser.add_argument("--checkpoints_total_limit", type=int, default=2)
     parser.add_argument("--resume_from_checkpoint", default=None, help='a checkpoint folder or "latest"')
@@ -256,7 +259,17 @@ def main(argv=None):
     shifts = torch.tensor([0] + [s for s in range(-args.max_shift, args.max_shift + 1) if abs(s) >= MIN_NEGATIVE_SHIFT])
     unwrapped = accelerator.unwrap_model(model)
     sample_pipe = Speech2VideoPipeline(model=unwrapped, feature_extractor=feature_extractor, task="speech-to-video")
-    sample_row = load_corpora(args.dataset_path, "validation", drop=())[0]
+    validation_dataset = load_corpora(args.dataset_path, "validation", drop=())
+    sample_row = validation_dataset[0]
+    # the validation error: the first --validation_clips long enough, each at a fixed window
+    validation_dataset = validation_dataset.filter(lambda n: n >= args.motion_frames, input_columns="num_frames")
+    validation_dataset = validation_dataset.select(range(min(args.validation_clips, len(validation_dataset))))
+    validation_batch = None
+    if len(validation_dataset):
+        validation_features = student_features(unwrapped, validation_dataset, feature_extractor)
+        validation_batch = collate_generator(list(zip(validation_dataset, validation_features)), args.motion_frames,
+                                             args.frames, args.max_shift, np.random.default_rng(args.seed),
+                                             args.conditioning)
     progress = tqdm(total=args.max_train_steps, initial=global_step, desc="generator",
                     disable=not accelerator.is_local_main_process)
     steps_per_epoch = math.ceil(len(train_dataloader) / args.gradient_accumulation_steps)
@@ -282,6 +295,10 @@ def main(argv=None):
                 scheduler_d.step()
             global_step += 1
             progress.update(1)
+            if global_step % args.validation_steps == 0 and validation_batch is not None:
+                with ema_weights(ema, generator_parameters):
+                    logs["val_l1"] = reconstruction_error(unwrapped, accelerator.unwrap_model(motion_encoder),
+                                                          validation_batch, args.motion_codes)
             logs = log_step(accelerator, output_dir, global_step, logs)
             progress.set_postfix(**{k: round(v, 4) for k, v in logs.items()})
             if global_step % args.checkpointing_steps == 0:
@@ -326,16 +343,7 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     real = batch.real[:, rendered]  # (B, T, 3, S, S)
 
     # the generator's inputs: motion read from the real window, style per frame, frames rendered
-    mean, log_variance = motion_encoder(batch.real.flatten(0, 1))
-    mean, log_variance = mean.unflatten(0, (batch_size, window)), log_variance.unflatten(0, (batch_size, window))
-    # centred on the window: the code says how the face moves, not what stays (who, which mood), which must
-    # come from identity and emotion; otherwise the generator reads them here and ignores its inputs
-    mean = mean - mean.mean(dim=1, keepdim=True)
-    if args.motion_codes == "normalised":  # unit mean variance over the batch: they cannot shrink until ignored,
-        # while the encoder still chooses which dimensions carry it (forcing each to unit spread fed noise in)
-        motion = encoded = mean / mean.flatten(0, 1).var(dim=0).mean().sqrt().clamp_min(1e-4)
-    else:  # the motion critic compares the prior with the posterior means
-        motion, encoded = mean + torch.randn_like(mean) * (0.5 * log_variance).exp(), mean
+    motion, encoded, kl = motion_codes(motion_encoder, batch.real, args.motion_codes)
     styles = model.generator.styles(batch.content, batch.identity, batch.emotion_probs, motion)[:, rendered]
     reference = None
     if batch.reference is not None:  # the skips add to the decoder: a dropped picture adds nothing
@@ -366,8 +374,8 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
         logs["loss_d"] = loss_d.item()
 
     losses = {"l1": args.l1_weight * reconstruction_loss(fake, real)}
-    if args.motion_codes == "variational":
-        losses["kl"] = args.kl_weight * kl_to_standard_normal(mean, log_variance)
+    if kl is not None:
+        losses["kl"] = args.kl_weight * kl
     if teacher is not None:
         seen = teacher(random_view(fake.flatten(0, 1)) if args.teacher_augmentation else fake.flatten(0, 1))
         emotion = F.log_softmax(seen.emotion_logits, -1).unflatten(0, (batch_size, batch.frames)).mean(1)

@@ -180,6 +180,38 @@ def random_view(frames: torch.Tensor, shift: float = 4 / 64, zoom: float = 0.08,
     return ((moved - 0.5) * contrast + 0.5 + brightness).clamp(0, 1)
 
 
+def motion_codes(motion_encoder, real: torch.Tensor, kind: str = "normalised"):
+    """The motion codes of real windows (B, W, 3, S, S): (what the generator gets, what the motion critic
+    compares with the prior, the KL to a unit Gaussian or None), the first two (B, W, motion_dim).
+
+    The codes are centred on each window: they say how the face moves, not what stays (who, which mood), which
+    must come from identity and emotion; otherwise the generator reads them here and ignores its inputs.
+    "normalised": scaled to unit mean variance over the batch, so they cannot shrink until ignored (the
+    encoder still chooses which dimensions carry the motion). "variational": the generator gets a sample of
+    the posterior, the critic its mean.
+    """
+    batch_size, window = real.shape[:2]
+    mean, log_variance = (code.unflatten(0, (batch_size, window)) for code in motion_encoder(real.flatten(0, 1)))
+    centred = mean - mean.mean(dim=1, keepdim=True)
+    if kind == "normalised":
+        codes = centred / centred.flatten(0, 1).var(dim=0).mean().sqrt().clamp_min(1e-4)
+        return codes, codes, None
+    sample = centred + torch.randn_like(centred) * (0.5 * log_variance).exp()
+    return sample, centred, kl_to_standard_normal(centred, log_variance)
+
+
+@torch.no_grad()
+def reconstruction_error(model, motion_encoder, batch: GeneratorBatch, kind: str = "normalised") -> float:
+    """Mean absolute error (pixels in [0, 1]) of the rendered frames of `batch` given everything a training
+    step gives the generator (its identity and emotion, the motion codes of its real frames; no picture):
+    how well the generator draws what it is told, apart from what the voice or the seeded motion cannot know."""
+    _, codes, _ = motion_codes(motion_encoder, batch.real, kind)  # the posterior means: no sampling noise
+    rendered = slice(batch.start, batch.start + batch.frames)
+    styles = model.generator.styles(batch.content, batch.identity, batch.emotion_probs, codes)[:, rendered]
+    fake = model.generator.decode(styles.flatten(0, 1)).unflatten(0, (len(styles), batch.frames))
+    return (fake - batch.real[:, rendered]).abs().mean().item()
+
+
 def kl_to_standard_normal(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
     """KL(N(mean, exp(log_variance)) || N(0, 1)), summed over the code, averaged over the rest."""
     return 0.5 * (mean.square() + log_variance.exp() - 1 - log_variance).sum(-1).mean()
