@@ -295,17 +295,17 @@ def main(argv=None):
                 scheduler_d.step()
             global_step += 1
             progress.update(1)
-            if global_step % args.validation_steps == 0 and validation_batch is not None:
+            if global_step % args.validation_steps == 0:
                 with ema_weights(ema, generator_parameters):
-                    logs["val_l1"] = reconstruction_error(unwrapped, accelerator.unwrap_model(motion_encoder),
-                                                          validation_batch, args.motion_codes)
+                    if validation_batch is not None:
+                        logs["val_l1"] = reconstruction_error(unwrapped, accelerator.unwrap_model(motion_encoder),
+                                                              validation_batch, args.motion_codes)
+                    if accelerator.is_main_process:
+                        write_sample(sample_pipe, sample_row, output_dir / "samples" / f"step-{global_step}.mp4")
             logs = log_step(accelerator, output_dir, global_step, logs)
             progress.set_postfix(**{k: round(v, 4) for k, v in logs.items()})
             if global_step % args.checkpointing_steps == 0:
                 save_checkpoint(accelerator, output_dir, global_step, args.checkpoints_total_limit)
-            if accelerator.is_main_process and global_step % args.validation_steps == 0:
-                with ema_weights(ema, generator_parameters):
-                    write_sample(sample_pipe, sample_row, output_dir / "samples" / f"step-{global_step}.mp4")
 
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
