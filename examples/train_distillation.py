@@ -30,7 +30,7 @@ from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model, get_cosine_sch
 
 from speech2video import Speech2VideoConfig, Speech2VideoModel
 from speech2video.teachers.targets import TARGETS_INFO
-from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
+from speech2video.training.checkpointing import resume, save_checkpoint
 from speech2video.training.distillation import collate, distillation_losses, fit_voice_statistics_scaler, load_corpora
 from speech2video.training.distributed import average_gradients, require_replicated_parameters
 from speech2video.training.logs import log_step
@@ -193,12 +193,7 @@ def main(argv=None):
     if accelerator.is_main_process:
         accelerator.init_trackers("distillation", config={k: v for k, v in vars(args).items() if not isinstance(v, list)})
 
-    global_step = 0
-    checkpoint = latest_checkpoint(output_dir) if args.resume_from_checkpoint == "latest" else args.resume_from_checkpoint
-    if checkpoint:
-        accelerator.load_state(str(checkpoint))
-        global_step = checkpoint_step(checkpoint)
-        logger.info("resumed from %s at step %d", checkpoint, global_step)
+    global_step = resume(accelerator, output_dir, args.resume_from_checkpoint)
     steps_per_epoch = math.ceil(len(train_dataloader) / args.gradient_accumulation_steps)
     first_epoch, skip_batches = divmod(global_step, steps_per_epoch)
 

@@ -48,7 +48,7 @@ from speech2video.modeling_discriminators import (
 )
 from speech2video.modeling_speech2video import MOTION_WARMUP
 from speech2video.teachers.synthtalk import SynthTalkTeacher
-from speech2video.training.checkpointing import checkpoint_step, latest_checkpoint, save_checkpoint
+from speech2video.training.checkpointing import resume, save_checkpoint
 from speech2video.training.distillation import load_corpora
 from speech2video.training.distributed import average_gradients, require_replicated_parameters
 from speech2video.training.generator import (
@@ -236,12 +236,7 @@ def main(argv=None):
     if accelerator.is_main_process:
         accelerator.init_trackers("generator", config=vars(args))
 
-    global_step = 0
-    checkpoint = latest_checkpoint(output_dir) if args.resume_from_checkpoint == "latest" else args.resume_from_checkpoint
-    if checkpoint:
-        accelerator.load_state(str(checkpoint))
-        global_step = checkpoint_step(checkpoint)
-        logger.info("resumed from %s at step %d", checkpoint, global_step)
+    global_step = resume(accelerator, output_dir, args.resume_from_checkpoint)
     # the learning rates depend on the step alone (checkpoints hold no schedule): the critics' schedule spans
     # their own steps, from --adversarial_start_step
     critic_steps = args.max_train_steps - args.adversarial_start_step

@@ -1,5 +1,6 @@
-"""Training a team can leave running: a run killed with SIGKILL resumes to the state of an uninterrupted run,
-and `accelerate launch --num_processes 2` (DDP over gloo) trains like one process at equal global batch."""
+"""Training a team can leave running: a run killed with SIGKILL resumes to the state (and the loss log) of an
+uninterrupted run, and `accelerate launch --num_processes 2` (DDP over gloo) trains like one process at equal
+global batch."""
 
 import json
 import os
@@ -53,6 +54,10 @@ def test_sigkilled_run_resumes_to_the_uninterrupted_state(corpus_with_targets, t
     for name in expected:
         assert (expected[name] - actual[name]).abs().max() <= 1e-6, f"{name} differs (killed {delay:.2f} s in)"
     assert not list(victim.glob(".checkpoint-*.tmp")), "a half-written checkpoint was left behind"
+    # the steps the killed run logged after its checkpoint are taken again: the log holds each step once
+    expected_losses, actual_losses = _losses(reference), _losses(victim)
+    assert len(actual_losses) == len(expected_losses) == 60
+    assert max(abs(a - b) / abs(a) for a, b in zip(expected_losses, actual_losses)) < 1e-4
 
 
 def _losses(folder: Path) -> list[float]:
@@ -124,3 +129,14 @@ def test_sharded_setups_are_refused_with_a_clear_message():
         with pytest.raises(SystemExit, match="not supported.*--multi_gpu"):
             require_replicated_parameters(SimpleNamespace(distributed_type=sharded))
     require_replicated_parameters(SimpleNamespace(distributed_type=DistributedType.MULTI_CPU))
+
+
+def test_resuming_drops_the_log_entries_the_run_takes_again(tmp_path):
+    """Steps after the checkpoint, and a line the kill cut short, leave the log; earlier steps stay as they were."""
+    from speech2video.training.logs import drop_logs_after
+
+    lines = [json.dumps({"step": step, "loss": 1.0 / step}) for step in range(1, 8)]
+    (tmp_path / "losses.jsonl").write_text("\n".join(lines) + '\n{"step": 8, "lo')
+    drop_logs_after(tmp_path, 5)
+    assert (tmp_path / "losses.jsonl").read_text() == "\n".join(lines[:5]) + "\n"
+    drop_logs_after(tmp_path / "elsewhere", 5)  # no log yet: nothing to do

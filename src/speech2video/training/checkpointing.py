@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
+
+from .logs import drop_logs_after
+
+logger = logging.getLogger(__name__)
 
 
 def _step(folder: Path) -> int:
@@ -36,3 +41,19 @@ def latest_checkpoint(output_dir: Path) -> Path | None:
 def checkpoint_step(folder: str | os.PathLike) -> int:
     """The training step a checkpoint folder was saved at."""
     return _step(Path(folder))
+
+
+def resume(accelerator, output_dir: Path, checkpoint: str | os.PathLike | None) -> int:
+    """Load `checkpoint` (a folder, "latest" for the newest in `output_dir`, or None) into the prepared
+    objects; returns its step, 0 when there is none. The log entries after that step are dropped: the resumed
+    run logs those steps again."""
+    if checkpoint == "latest":
+        checkpoint = latest_checkpoint(output_dir)
+    if not checkpoint:
+        return 0
+    accelerator.load_state(str(checkpoint))
+    step = checkpoint_step(checkpoint)
+    if accelerator.is_main_process:
+        drop_logs_after(output_dir, step)
+    logger.info("resumed from %s at step %d", checkpoint, step)
+    return step

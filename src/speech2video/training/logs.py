@@ -19,3 +19,21 @@ def log_step(accelerator, output_dir: Path, step: int, logs: dict[str, float]) -
         with open(output_dir / "losses.jsonl", "a") as log_file:
             log_file.write(json.dumps({"step": step, **logs}) + "\n")
     return logs
+
+
+def drop_logs_after(output_dir: Path, step: int) -> None:
+    """On resuming at `step`: remove the entries of output_dir/losses.jsonl after it (the interrupted run's
+    steps that the resumed run takes again) and a last line cut short by the interruption, so the log holds
+    each step once."""
+    path = Path(output_dir) / "losses.jsonl"
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:  # a line the killed run did not finish writing
+            continue
+        if entry["step"] <= step:
+            kept.append(line + "\n")
+    path.write_text("".join(kept))
