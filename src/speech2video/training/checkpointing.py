@@ -12,10 +12,6 @@ from .logs import drop_logs_after
 logger = logging.getLogger(__name__)
 
 
-def _step(folder: Path) -> int:
-    return int(folder.name.split("-")[1])
-
-
 def save_checkpoint(accelerator, output_dir: Path, step: int, limit: int) -> None:
     """accelerate state in checkpoint-<step>, written to a temp folder then renamed (a killed run never leaves
     a half-written checkpoint); only the newest `limit` checkpoints are kept."""
@@ -28,19 +24,19 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, limit: int) -> Non
     if accelerator.is_main_process:
         shutil.rmtree(final, ignore_errors=True)
         os.replace(temporary, final)
-        for old in sorted(output_dir.glob("checkpoint-*"), key=_step)[:-limit]:
+        for old in sorted(output_dir.glob("checkpoint-*"), key=checkpoint_step)[:-limit]:
             shutil.rmtree(old)
 
 
 def latest_checkpoint(output_dir: Path) -> Path | None:
     """The newest complete checkpoint folder, or None."""
-    checkpoints = sorted(output_dir.glob("checkpoint-*"), key=_step)
+    checkpoints = sorted(output_dir.glob("checkpoint-*"), key=checkpoint_step)
     return checkpoints[-1] if checkpoints else None
 
 
 def checkpoint_step(folder: str | os.PathLike) -> int:
     """The training step a checkpoint folder was saved at."""
-    return _step(Path(folder))
+    return int(Path(folder).name.split("-")[1])
 
 
 def resume(accelerator, output_dir: Path, checkpoint: str | os.PathLike | None) -> int:

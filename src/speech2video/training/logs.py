@@ -4,6 +4,7 @@ processes logs the loss of its global batch, and appended to `losses.jsonl` in t
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -36,4 +37,6 @@ def drop_logs_after(output_dir: Path, step: int) -> None:
             continue
         if entry["step"] <= step:
             kept.append(line + "\n")
-    path.write_text("".join(kept))
+    temporary = path.with_name(".losses.jsonl.tmp")  # renamed over the log once complete: a kill now loses nothing
+    temporary.write_text("".join(kept))
+    os.replace(temporary, path)
