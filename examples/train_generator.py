@@ -104,6 +104,8 @@ def parse_args(argv=None):
     parser.add_argument("--l1_weight", type=float, default=10.0)
     parser.add_argument("--teacher_weight", type=float, default=1.0,
                         help="teacher consistency: emotion KL + identity and mouth errors (identity in units of its spread)")
+    parser.add_argument("--emotion_weight", type=float, default=1.0,
+                        help="the emotion KL's weight within the teacher consistency (relative to identity and mouth)")
     parser.add_argument("--perceptual_weight", type=float, default=0.0,
                         help="L1 between the face teacher's trunk features of rendered and real frames")
     parser.add_argument("--teacher_augmentation", action="store_true",
@@ -128,6 +130,8 @@ def parse_args(argv=None):
     parser.add_argument("--resume_from_checkpoint", default=None, help='a checkpoint folder or "latest"')
     parser.add_argument("--report_to", default=None, help='e.g. "tensorboard" (logs under output_dir/logs)')
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache_dir", default=str(Path.home() / ".cache" / "speech2video"),
+                        help='the student\'s features of the clips are kept here for the next run ("" to not keep them)')
     return parser.parse_args(argv)
 
 
@@ -199,7 +203,8 @@ def main(argv=None):
     model.config.emotion_temperature = 1.0 if args.conditioning == "student" else 0.0
     model.encoder.requires_grad_(False)  # stage 2 trains the generator and motion process only
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
-    features = student_features(model, train_dataset, feature_extractor)
+    cache_dir = Path(args.cache_dir) / "student-features" if args.cache_dir else None
+    features = student_features(model, train_dataset, feature_extractor, cache_dir)
     config = model.config
 
     def collate_train(index):  # windows drawn from the batch's own seed: the same after a resume
@@ -261,7 +266,7 @@ def main(argv=None):
     validation_dataset = validation_dataset.select(range(min(args.validation_clips, len(validation_dataset))))
     validation_batch = None
     if len(validation_dataset):
-        validation_features = student_features(unwrapped, validation_dataset, feature_extractor)
+        validation_features = student_features(unwrapped, validation_dataset, feature_extractor, cache_dir)
         validation_batch = collate_generator(list(zip(validation_dataset, validation_features)), args.motion_frames,
                                              args.frames, args.max_shift, np.random.default_rng(args.seed),
                                              args.conditioning)
@@ -374,8 +379,10 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
     if teacher is not None:
         seen = teacher(random_view(fake.flatten(0, 1)) if args.teacher_augmentation else fake.flatten(0, 1))
         emotion = F.log_softmax(seen.emotion_logits, -1).unflatten(0, (batch_size, batch.frames)).mean(1)
+        emotion_kl = F.kl_div(emotion, batch.teacher_emotion.clamp_min(1e-8), reduction="batchmean")
+        logs["teacher_emotion_kl"] = emotion_kl.item()
         losses["teacher"] = args.teacher_weight * (
-            F.kl_div(emotion, batch.teacher_emotion.clamp_min(1e-8), reduction="batchmean")
+            args.emotion_weight * emotion_kl
             + F.mse_loss(seen.identity.unflatten(0, (batch_size, batch.frames)).mean(1) / identity_spread,
                          batch.teacher_identity / identity_spread)
             + F.mse_loss(seen.mouth_open.view(batch_size, batch.frames), batch.teacher_mouth)

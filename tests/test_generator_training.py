@@ -11,7 +11,8 @@ from conftest import load_example_script, speech_like, tiny_config
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk import EMOTIONS
 from speech2video.teachers.synthtalk import SynthTalkTeacher
-from speech2video.training.generator import perceptual_loss, random_view, widen_generator
+from speech2video.training import generator as generator_training
+from speech2video.training.generator import perceptual_loss, random_view, student_features, widen_generator
 
 
 def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tmp_path):
@@ -22,7 +23,7 @@ def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tm
     common = ["--dataset_path", str(corpus_with_targets / "targets"), "--student_model_path", str(student),
               "--output_dir", str(output), "--train_batch_size", "2", "--motion_frames", "16",
               "--learning_rate", "2e-3", "--adversarial_start_step", "20", "--checkpointing_steps", "13",
-              "--validation_steps", "13", "--seed", "0",
+              "--validation_steps", "13", "--seed", "0", "--cache_dir", str(tmp_path / "cache"),
               "--teacher_weight", "0"]  # computed and logged, but at 32 px its pull would hide the L1's fall in 20 steps
     script = load_example_script("train_generator")
     script.main([*common, "--max_train_steps", "26"])
@@ -38,6 +39,7 @@ def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tm
     assert (output / "samples" / "step-13.mp4").stat().st_size > 0 and (output / "samples" / "final.mp4").exists()
     validated = {entry["step"]: entry["val_l1"] for entry in logs if "val_l1" in entry}  # the EMA generator's
     assert list(validated) == [13, 26] and all(0 < error < 0.5 for error in validated.values()), validated
+    assert len(list((tmp_path / "cache" / "student-features").glob("*.safetensors"))) == 2  # training, validation clips
 
     model = Speech2VideoModel.from_pretrained(output)  # the EMA generator with the untouched student
     trained = Speech2VideoModel.from_pretrained(student)
@@ -73,7 +75,8 @@ def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_
     Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(student)
     common = ["--dataset_path", str(plain), "--student_model_path", str(student), "--output_dir", str(tmp_path / "g"),
               "--train_batch_size", "2", "--motion_frames", "16", "--max_train_steps", "4",
-              "--adversarial_start_step", "2", "--validation_steps", "100", "--checkpointing_steps", "100"]
+              "--adversarial_start_step", "2", "--validation_steps", "100", "--checkpointing_steps", "100",
+              "--cache_dir", ""]
     script = load_example_script("train_generator")
     with pytest.raises(SystemExit, match="no teacher targets.*--teacher none --conditioning student"):
         script.main(common)
@@ -99,7 +102,7 @@ def test_reference_frames_train_a_picture_encoder_beside_the_speech_path(corpus_
     common = ["--dataset_path", str(corpus_with_targets / "targets"), "--student_model_path", str(student),
               "--output_dir", str(tmp_path / "g"), "--train_batch_size", "2", "--motion_frames", "16",
               "--max_train_steps", "4", "--adversarial_start_step", "2", "--validation_steps", "100",
-              "--checkpointing_steps", "100", "--reference_frames", "--reference_dropout", "0.25",
+              "--checkpointing_steps", "100", "--cache_dir", "", "--reference_frames", "--reference_dropout", "0.25",
               "--teacher_augmentation", "--perceptual_weight", "0.5", "--generator_channels"]
     with pytest.raises(SystemExit, match="--generator_channels: .* not narrow any level"):
         script.main([*common, "16", "16", "4", "8"])
@@ -182,3 +185,30 @@ def test_perceptual_loss_compares_the_teachers_features_of_rendered_and_real_fra
     assert 0 < perceptual_loss(teacher, near, real) < perceptual_loss(teacher, far, real)
     perceptual_loss(teacher, far, real).backward()
     assert far.grad.abs().sum() > 0
+
+
+def test_student_features_are_kept_per_student_and_clips(corpus_with_targets, tmp_path, monkeypatch):
+    """The second run with the same student and clips reads the features back; another student recomputes."""
+    from datasets import load_from_disk
+    from transformers import Wav2Vec2FeatureExtractor
+
+    clips = load_from_disk(str(corpus_with_targets / "targets"))["train"].select(range(3))
+    extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
+    torch.manual_seed(0)
+    student = Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS)))
+    computed = student_features(student, clips, extractor, tmp_path)
+    assert len(list(tmp_path.glob("student-features-*.safetensors"))) == 1 and not list(tmp_path.glob("*.tmp"))
+
+    def not_again(*args):
+        raise AssertionError("the student ran again")
+
+    monkeypatch.setattr(generator_training, "_run_student", not_again)
+    kept = student_features(student, clips, extractor, tmp_path)
+    for a, b in zip(computed, kept, strict=True):
+        assert torch.equal(a.content, b.content) and torch.equal(a.identity, b.identity)
+        assert torch.equal(a.emotion_probs, b.emotion_probs) and len(a.content) > 0
+    other = Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS)))
+    with pytest.raises(AssertionError, match="ran again"):
+        student_features(other, clips, extractor, tmp_path)
+    with pytest.raises(AssertionError, match="ran again"):
+        student_features(student, clips.select(range(2)), extractor, tmp_path)

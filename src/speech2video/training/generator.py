@@ -8,11 +8,15 @@ motion codes) with, inside it, `frames` consecutive frames that the generator re
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from ..data.schema import decode_audio, decode_frames
@@ -31,9 +35,48 @@ class StudentFeatures:
     emotion_probs: torch.Tensor
 
 
+def student_features(model, dataset, feature_extractor, cache_dir: str | os.PathLike | None = None,
+                     batch_size: int = 16) -> list[StudentFeatures]:
+    """Run the student over every clip of `dataset` on clean audio, in padded batches (masked: padding-invariant).
+
+    With `cache_dir`, the features are kept there in a safetensors file named by a digest of the student's
+    weights and every clip's audio and frame count, and read back by the next run with the same student and clips.
+    """
+    if cache_dir is None:
+        return _run_student(model, dataset, feature_extractor, batch_size)
+    path = Path(cache_dir) / f"student-features-{_features_digest(model, dataset)}.safetensors"
+    if path.exists():
+        tensors = load_file(path)
+        contents = tensors["content"].split(tensors["num_frames"].tolist())
+        return [StudentFeatures(*clip) for clip in zip(contents, tensors["identity"], tensors["emotion_probs"])]
+    features = _run_student(model, dataset, feature_extractor, batch_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")  # renamed when whole: a killed run leaves no half file
+    save_file({"content": torch.cat([f.content for f in features]),
+               "num_frames": torch.tensor([len(f.content) for f in features]),
+               "identity": torch.stack([f.identity for f in features]),
+               "emotion_probs": torch.stack([f.emotion_probs for f in features])}, partial)
+    os.replace(partial, path)
+    return features
+
+
+def _features_digest(model, dataset) -> str:
+    """sha256 (first 16 hex digits) of the student's weights and config, the package version and the clips."""
+    from .. import __version__
+
+    digest = hashlib.sha256(f"{__version__} {model.config.to_json_string()}".encode())
+    for name, tensor in sorted(model.encoder.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    for batch in dataset.select_columns(["audio", "num_frames"]).with_format("numpy").iter(batch_size=256):
+        for audio, num_frames in zip(batch["audio"], batch["num_frames"]):
+            digest.update(np.asarray(audio).tobytes())
+            digest.update(int(num_frames).to_bytes(8, "little"))
+    return digest.hexdigest()[:16]
+
+
 @torch.no_grad()
-def student_features(model, dataset, feature_extractor, batch_size: int = 16) -> list[StudentFeatures]:
-    """Run the student over every clip of `dataset` on clean audio, in padded batches (masked: padding-invariant)."""
+def _run_student(model, dataset, feature_extractor, batch_size: int) -> list[StudentFeatures]:
     model.eval()
     clips = dataset.select_columns(["audio", "num_frames"])
     features = []
