@@ -127,7 +127,7 @@ def test_train_only_reference_leaves_the_speech_path_untouched(corpus_with_targe
     common = ["--dataset_path", str(corpus_with_targets / "targets"), "--student_model_path", str(student),
               "--output_dir", str(tmp_path / "g"), "--train_batch_size", "2", "--motion_frames", "16",
               "--max_train_steps", "3", "--adversarial_start_step", "1", "--validation_steps", "100",
-              "--checkpointing_steps", "100", "--train_only_reference", "--reference_dropout", "0"]
+              "--checkpointing_steps", "100", "--train_only_reference", "--reference_dropout", "0", "--cache_dir", ""]
     script = load_example_script("train_generator")
     with pytest.raises(SystemExit, match="needs --reference_frames"):
         script.main(common)

@@ -108,13 +108,16 @@ def test_the_generator_script_trains_on_two_processes(corpus_with_targets, tmp_p
     result = subprocess.run([*launch, str(script), "--dataset_path", str(corpus_with_targets / "targets"),
                              "--student_model_path", str(student), "--output_dir", str(output),
                              "--train_batch_size", "1", "--motion_frames", "16", "--max_train_steps", "6",
-                             "--adversarial_start_step", "3", "--checkpointing_steps", "3", "--validation_steps", "100"],
+                             "--adversarial_start_step", "3", "--checkpointing_steps", "3", "--validation_steps", "100",
+                             "--cache_dir", str(tmp_path / "cache")],  # both processes write the one file
                             env={**ENV, "ACCELERATE_USE_CPU": "true"}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Num processes: 2" in result.stderr
     logs = [json.loads(line) for line in (output / "losses.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in logs] == list(range(1, 7)) and "loss_d" in logs[-1]
     assert Speech2VideoModel.from_pretrained(output).config.identity_dim == 14
+    kept = sorted(path.suffix for path in (tmp_path / "cache" / "student-features").iterdir())
+    assert kept == [".safetensors", ".safetensors"]  # training and validation clips, no partial file left
 
 
 def test_sharded_setups_are_refused_with_a_clear_message():
