@@ -53,7 +53,7 @@ from speech2video import Speech2VideoPipeline
 from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.data.synthtalk.speakers import VOICE_LINKED
 from speech2video.evaluation import (
-    SyncExpert, blink_rate, eye_openness, face_landmarks, flicker, frechet_distance, landmark_distance,
+    SyncExpert, blink_rate, bootstrap_standard_error, eye_openness, face_landmarks, flicker, frechet_distance, landmark_distance,
     mouth_landmarks, psnr, r2_per_dimension,
     retrieval_top1, sharpness, ssim, sync_offset_confidence, train_sync_expert,
 )
@@ -129,17 +129,28 @@ def summarise_synthtalk(per_clip: list[dict], truth_identity: np.ndarray, real_f
     cosine = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
     names = sorted(set(speakers))
     gallery = np.array([real_identity[[s == name for s in speakers]].mean(0) for name in names])
-    mouth_predicted = np.concatenate([m["mouth"][0] for m in per_clip])
-    mouth_truth = np.concatenate([m["mouth"][1] for m in per_clip])
-    constant = np.ptp(mouth_predicted) < 1e-4  # a still face: one reading up to float noise, no correlation
-    mouth_corr = 0.0 if constant else np.corrcoef(mouth_predicted, mouth_truth)[0, 1]
+    correct = np.array([m["emotion_correct"] for m in per_clip], dtype=float)
+
+    def mouth_corr(index):
+        predicted = np.concatenate([per_clip[i]["mouth"][0] for i in index])
+        truth = np.concatenate([per_clip[i]["mouth"][1] for i in index])
+        constant = np.ptp(predicted) < 1e-4  # a still face: one reading up to float noise, no correlation
+        return 0.0 if constant else float(np.corrcoef(predicted, truth)[0, 1])
+
+    def identity_r2(index):
+        return float(np.nanmean(r2_per_dimension(identity[index], truth_identity[index])[VOICE_LINKED]))
+
+    every_clip = np.arange(len(per_clip))
     return {
-        "emotion_accuracy": float(np.mean([m["emotion_correct"] for m in per_clip])),
+        "emotion_accuracy": float(correct.mean()),
+        "emotion_accuracy_se": bootstrap_standard_error(lambda index: correct[index].mean(), speakers),
         "identity_r2_voice_linked": float(np.nanmean(r2[VOICE_LINKED])),
+        "identity_r2_voice_linked_se": bootstrap_standard_error(identity_r2, speakers),
         "identity_r2_control": float(np.nanmean(r2[~VOICE_LINKED])),
         "identity_similarity_to_real": float(cosine.mean()),
         "speaker_retrieval_top1": retrieval_top1(a, gallery - centre, speakers, names),
-        "mouth_corr": float(mouth_corr),
+        "mouth_corr": mouth_corr(every_clip),
+        "mouth_corr_se": bootstrap_standard_error(mouth_corr, speakers),
         "sync_within_1_frame": float(np.mean([m["in_sync"] for m in per_clip])),
         "sync_confidence": float(np.mean([m["sync_confidence"] for m in per_clip])),
         "psnr_db": float(np.mean([m["psnr"] for m in per_clip])),
@@ -261,7 +272,8 @@ SYNTHTALK_TEXT = (
     "real identity; chance 1 / speakers). Blinks / min: dips of the eye contrast "
     "(`speech2video.evaluation.eye_openness`) below half the clip's median for 1-10 frames; it over-counts a "
     "little (on the real frames of 20 test clips: 52 a minute where the rendered truth has 34), so compare "
-    "rows with the real video's. "
+    "rows with the real video's. ± is a standard error: the bootstrap over the test speakers (their clips resampled "
+    "together), how far the figure could move on other speakers; compare two models on the same clips. "
     "The static-image baseline is the same model given the identity its own (training) face teacher reads from the "
     "clip's first real frame"
 )
@@ -305,8 +317,11 @@ def markdown(results: dict, meta: dict, columns, text: str) -> str:
         "| | " + " | ".join(title for _, title in columns) + " |",
         "|---|" + "---|" * len(columns),
     ]
+    def cell(values, key):  # with its standard error where there is one
+        return f"{values[key]:.3f}" + (f" ± {values[key + '_se']:.3f}" if key + "_se" in values else "")
+
     for name, values in results.items():
-        lines.append(f"| {name} | " + " | ".join(f"{values[key]:.3f}" for key, _ in columns) + " |")
+        lines.append(f"| {name} | " + " | ".join(cell(values, key) for key, _ in columns) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,7 @@ from scipy.ndimage import gaussian_filter
 
 from speech2video import CheckpointError
 from speech2video.evaluation import (
-    SyncExpert, blink_rate, flicker, frechet_distance, landmark_distance, log_mel_spectrogram,
+    SyncExpert, blink_rate, bootstrap_standard_error, flicker, frechet_distance, landmark_distance, log_mel_spectrogram,
     mouth_opening_correlation, psnr, r2_per_dimension, retrieval_top1, sharpness, ssim, sync_offset_confidence,
     train_sync_expert,
 )
@@ -174,6 +174,21 @@ def test_r2_per_dimension():
     r2 = r2_per_dimension(predicted, truth)
     assert r2.shape == (3,) and r2[0] == pytest.approx(1.0) and r2[1] == pytest.approx(0.0) and r2[2] < 0
     assert np.isnan(r2_per_dimension(np.zeros((4, 1)), np.ones((4, 1))))[0]
+
+
+def test_bootstrap_standard_error_of_an_accuracy_counts_groups_not_items():
+    correct = np.random.default_rng(0).random(400) < 0.4  # 400 independent clips
+    accuracy = lambda index: correct[index].mean()  # noqa: E731
+    binomial = np.sqrt(0.4 * 0.6 / 400)
+    assert bootstrap_standard_error(accuracy, np.arange(400)) == pytest.approx(binomial, rel=0.15)
+    # 40 speakers of 10 clips each, all right or all wrong: as uncertain as 40 clips
+    by_speaker = np.repeat(correct[:40], 10)
+    error = bootstrap_standard_error(lambda index: by_speaker[index].mean(), np.repeat(np.arange(40), 10))
+    share = correct[:40].mean()
+    assert error == pytest.approx(np.sqrt(share * (1 - share) / 40), rel=0.3)
+    assert bootstrap_standard_error(accuracy, np.arange(400)) == bootstrap_standard_error(accuracy, np.arange(400))
+    with pytest.raises(ValueError, match="groups must name"):
+        bootstrap_standard_error(accuracy, [])
 
 
 # mel

@@ -7,6 +7,7 @@
     distribution  frechet_distance, retrieval_top1, r2_per_dimension    features (N, D)
     sync          SyncExpert, train_sync_expert, sync_offset_confidence (LSE-D / LSE-C style)
     mel           log_mel_spectrogram (the sync expert's audio features)
+    uncertainty   bootstrap_standard_error                             a figure's error over groups of items
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _LAZY_NAMES = {
     "sync_offset_confidence": ".sync",
     "sync_distances": ".sync",
     "log_mel_spectrogram": ".mel",
+    "bootstrap_standard_error": ".uncertainty",
 }
 
 __all__ = list(_LAZY_NAMES)

@@ -67,7 +67,7 @@ def _features_digest(model, dataset) -> str:
     digest = hashlib.sha256(f"{__version__} {model.config.to_json_string()}".encode())
     for name, tensor in sorted(model.encoder.state_dict().items()):
         digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        digest.update(tensor.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())  # any dtype, bf16 too
     for batch in dataset.select_columns(["audio", "num_frames"]).with_format("numpy").iter(batch_size=256):
         for audio, num_frames in zip(batch["audio"], batch["num_frames"]):
             digest.update(np.asarray(audio).tobytes())
