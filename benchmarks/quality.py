@@ -53,9 +53,9 @@ from speech2video import Speech2VideoPipeline
 from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.data.synthtalk.speakers import VOICE_LINKED
 from speech2video.evaluation import (
-    SyncExpert, blink_rate, bootstrap_standard_error, eye_openness, face_landmarks, flicker, frechet_distance, landmark_distance,
-    mouth_landmarks, psnr, r2_per_dimension,
-    retrieval_top1, sharpness, ssim, sync_offset_confidence, train_sync_expert,
+    SyncExpert, blink_rate, bootstrap_standard_error, eye_openness, face_landmarks, flicker, frechet_distance,
+    landmark_distance, mouth_landmarks, psnr, r2_per_dimension, retrieval_top1, sharpness, ssim,
+    sync_offset_confidence, train_sync_expert,
 )
 from speech2video.teachers.synthtalk import EVALUATOR, PRETRAINED, SynthTalkTeacher
 from speech2video.training.generator import MOUTH_ROWS  # flicker is measured above it (outside mouth and jaw)
@@ -140,7 +140,6 @@ def summarise_synthtalk(per_clip: list[dict], truth_identity: np.ndarray, real_f
     def identity_r2(index):
         return float(np.nanmean(r2_per_dimension(identity[index], truth_identity[index])[VOICE_LINKED]))
 
-    every_clip = np.arange(len(per_clip))
     return {
         "emotion_accuracy": float(correct.mean()),
         "emotion_accuracy_se": bootstrap_standard_error(lambda index: correct[index].mean(), speakers),
@@ -149,7 +148,7 @@ def summarise_synthtalk(per_clip: list[dict], truth_identity: np.ndarray, real_f
         "identity_r2_control": float(np.nanmean(r2[~VOICE_LINKED])),
         "identity_similarity_to_real": float(cosine.mean()),
         "speaker_retrieval_top1": retrieval_top1(a, gallery - centre, speakers, names),
-        "mouth_corr": mouth_corr(every_clip),
+        "mouth_corr": mouth_corr(np.arange(len(per_clip))),
         "mouth_corr_se": bootstrap_standard_error(mouth_corr, speakers),
         "sync_within_1_frame": float(np.mean([m["in_sync"] for m in per_clip])),
         "sync_confidence": float(np.mean([m["sync_confidence"] for m in per_clip])),
@@ -317,6 +316,7 @@ def markdown(results: dict, meta: dict, columns, text: str) -> str:
         "| | " + " | ".join(title for _, title in columns) + " |",
         "|---|" + "---|" * len(columns),
     ]
+
     def cell(values, key):  # with its standard error where there is one
         return f"{values[key]:.3f}" + (f" ± {values[key + '_se']:.3f}" if key + "_se" in values else "")
 
