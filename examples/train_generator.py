@@ -22,6 +22,7 @@ alone): the static-image baseline of a single-speaker model, which has no identi
 """
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -204,7 +205,10 @@ def main(argv=None):
     model.encoder.requires_grad_(False)  # stage 2 trains the generator and motion process only
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
     cache_dir = Path(args.cache_dir) / "student-features" if args.cache_dir else None
-    features = student_features(model, train_dataset, feature_extractor, cache_dir)
+    # with a cache, the main process runs the student and writes it, the others then read it
+    cache_first = accelerator.main_process_first if cache_dir else contextlib.nullcontext
+    with cache_first():
+        features = student_features(model, train_dataset, feature_extractor, cache_dir)
     config = model.config
 
     def collate_train(index):  # windows drawn from the batch's own seed: the same after a resume
@@ -266,7 +270,8 @@ def main(argv=None):
     validation_dataset = validation_dataset.select(range(min(args.validation_clips, len(validation_dataset))))
     validation_batch = None
     if len(validation_dataset):
-        validation_features = student_features(unwrapped, validation_dataset, feature_extractor, cache_dir)
+        with cache_first():
+            validation_features = student_features(unwrapped, validation_dataset, feature_extractor, cache_dir)
         validation_batch = collate_generator(list(zip(validation_dataset, validation_features)), args.motion_frames,
                                              args.frames, args.max_shift, np.random.default_rng(args.seed),
                                              args.conditioning)

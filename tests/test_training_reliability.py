@@ -109,7 +109,7 @@ def test_the_generator_script_trains_on_two_processes(corpus_with_targets, tmp_p
                              "--student_model_path", str(student), "--output_dir", str(output),
                              "--train_batch_size", "1", "--motion_frames", "16", "--max_train_steps", "6",
                              "--adversarial_start_step", "3", "--checkpointing_steps", "3", "--validation_steps", "100",
-                             "--cache_dir", str(tmp_path / "cache")],  # both processes write the one file
+                             "--cache_dir", str(tmp_path / "cache")],  # the main process writes it, the other reads
                             env={**ENV, "ACCELERATE_USE_CPU": "true"}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Num processes: 2" in result.stderr
