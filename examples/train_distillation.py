@@ -190,6 +190,8 @@ def main(argv=None):
         "emotion": 0.0 if args.no_emotion_distillation else 1.0,
         "mouth": args.mouth_weight,
     }
+    # the lips alone: identity and emotion (and the voice statistics, whose pitch tracking is most of a step) unread
+    read_voice = weights["identity"] > 0 or weights["emotion"] > 0
     if accelerator.is_main_process:
         accelerator.init_trackers("distillation", config={k: v for k, v in vars(args).items() if not isinstance(v, list)})
 
@@ -208,7 +210,8 @@ def main(argv=None):
             batches = accelerator.skip_first_batches(train_dataloader, skip_batches * args.gradient_accumulation_steps)
         for batch in batches:
             with accelerator.accumulate(model):
-                speech = accelerator.unwrap_model(model).encode_speech(batch.input_values, batch.attention_mask, batch.num_frames)
+                speech = accelerator.unwrap_model(model).encode_speech(batch.input_values, batch.attention_mask,
+                                                                       batch.num_frames, read_voice=read_voice)
                 losses = distillation_losses(speech, batch, args.emotion_temperature, args.identity_l2_weight)
                 loss = sum(weights[name] * value for name, value in losses.items())
                 accelerator.backward(loss)

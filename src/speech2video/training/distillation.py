@@ -171,14 +171,14 @@ def distillation_losses(speech, batch: DistillationBatch, temperature: float = 2
 
     identity: 1 - cosine similarity (+ `identity_l2` x mean squared error); emotion: KL(teacher || student)
     with the student's logits softened by `temperature` (x T^2, Hinton et al.); mouth: masked per-frame MSE.
-    A term whose target the batch lacks is left out.
+    A term whose target the batch lacks, or the student did not read (`read_voice=False`), is left out.
     """
     mask = batch.frame_mask & speech.frame_mask
     losses = {"mouth": ((speech.mouth_open - batch.mouth_open) ** 2)[mask].mean()}
-    if batch.identity is not None:
+    if batch.identity is not None and speech.identity_embeds is not None:
         identity = (1 - F.cosine_similarity(speech.identity_embeds, batch.identity, dim=-1)).mean()
         losses["identity"] = identity + identity_l2 * F.mse_loss(speech.identity_embeds, batch.identity)
-    if batch.emotion is not None:
+    if batch.emotion is not None and speech.emotion_logits is not None:
         student = F.log_softmax(speech.emotion_logits / temperature, dim=-1)
         losses["emotion"] = F.kl_div(student, batch.emotion.clamp_min(1e-8), reduction="batchmean") * temperature**2
     return losses
