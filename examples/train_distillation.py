@@ -190,7 +190,7 @@ def main(argv=None):
         "emotion": 0.0 if args.no_emotion_distillation else 1.0,
         "mouth": args.mouth_weight,
     }
-    # the lips alone: identity and emotion (and the voice statistics, whose pitch tracking is most of a step) unread
+    # the lips alone: identity and emotion (pooled heads, voice statistics) are not computed (~10 % of a step)
     read_voice = weights["identity"] > 0 or weights["emotion"] > 0
     if accelerator.is_main_process:
         accelerator.init_trackers("distillation", config={k: v for k, v in vars(args).items() if not isinstance(v, list)})

@@ -69,7 +69,7 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
     tuned, initial = Speech2VideoModel.from_pretrained(tmp_path / "lips"), Speech2VideoModel.from_pretrained(start)
     assert tuned.config.identity_dim == 14
     assert not torch.equal(tuned.encoder.mouth_head.weight, initial.encoder.mouth_head.weight)  # the lips trained
-    # the lips alone: the training steps never read the voice statistics (pitch tracking, most of a step's time);
+    # the lips alone: the training steps never compute the voice statistics (nor identity and emotion);
     # the final validation, without gradients, still reports emotion
     assert reads_with_gradients and not any(reads_with_gradients)
     assert torch.equal(tuned.generator.to_rgb.weight, initial.generator.to_rgb.weight)  # from `start`, stage 1 only
