@@ -496,14 +496,16 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
         self.generator = FrameGenerator(config)
         self.post_init()
 
-    def encode_speech(self, input_values, attention_mask=None, num_frames=None, read_voice: bool = True) -> SpeechEncoderOutput:
+    def encode_speech(self, input_values, attention_mask=None, num_frames=None,
+                      read_voice: bool = True) -> SpeechEncoderOutput:
         """Run the student. num_frames (B,) defaults to round(duration x config.fps) per item; `read_voice=False`
         leaves identity and emotion out (None): only the content, e.g. to train the lips alone."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_values, dtype=torch.long)
         if num_frames is None:
             num_frames = num_video_frames(attention_mask.sum(dim=1), self.config.sampling_rate, self.config.fps)
-        return self.encoder(input_values, attention_mask, torch.as_tensor(num_frames).reshape(-1), read_voice=read_voice)
+        num_frames = torch.as_tensor(num_frames).reshape(-1)
+        return self.encoder(input_values, attention_mask, num_frames, read_voice=read_voice)
 
     def sample_motion(self, batch_size: int, num_frames: int, generator=None, state=None, start_frame: int = 0,
                       scale: float | None = None):
