@@ -3,9 +3,10 @@
 import torch
 
 from speech2video.modeling_discriminators import (
-    MOTION_CROP, FrameDiscriminator, MotionDiscriminator, MotionEncoder, SequenceDiscriminator,
+    MOTION_CROP, FrameDiscriminator, MotionDiscriminator, MotionEncoder, MouthDiscriminator, SequenceDiscriminator,
     hinge_discriminator_loss,
 )
+from speech2video.teachers.mouth import MOUTH_BOX
 from speech2video.training.generator import MOUTH_ROWS, reconstruction_loss
 
 
@@ -47,6 +48,19 @@ def test_hinge_loss_is_zero_only_for_confident_correct_scores():
     assert hinge_discriminator_loss(torch.tensor([0.0]), torch.tensor([0.0])) == 2
 
 
+def test_mouth_critic_scores_patches_of_the_lower_face_only():
+    torch.manual_seed(0)
+    critic = MouthDiscriminator().eval()  # no power iteration of the spectral norms between calls
+    frames = torch.rand(2, 3, 64, 64)
+    scores = critic(frames)
+    assert scores.shape == (2, 3 * 8)  # 29 rows x 64 columns, three stride-2 convolutions
+    changed = frames.clone()
+    changed[:, :, : round(MOTION_CROP * 64)] = 0
+    assert torch.equal(critic(changed), scores)
+    changed[:, :, -10:] = 0
+    assert not torch.allclose(critic(changed), scores)
+
+
 def test_reconstruction_weights_the_mouth_rows_more():
     real = torch.zeros(1, 3, 20, 20)
     upper, lower = real.clone(), real.clone()
@@ -54,3 +68,13 @@ def test_reconstruction_weights_the_mouth_rows_more():
     upper[..., :2, :] = 1
     lower[..., cut:cut + 2, :] = 1
     assert reconstruction_loss(lower, real) > 2 * reconstruction_loss(upper, real)
+
+
+def test_lip_weight_weights_the_lips_more_than_the_jaw_beside_them():
+    real = torch.zeros(1, 3, 40, 40)
+    lips, cheek = real.clone(), real.clone()
+    top, left, bottom, right = (round(f * 40) for f in MOUTH_BOX)
+    lips[..., top:bottom, left:left + 2] = 1
+    cheek[..., top:bottom, 1:3] = 1  # the same rows, outside the box
+    assert torch.isclose(reconstruction_loss(lips, real), reconstruction_loss(cheek, real))
+    assert reconstruction_loss(lips, real, lip_weight=5) > 4 * reconstruction_loss(cheek, real, lip_weight=5)

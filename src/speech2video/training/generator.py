@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ..data.schema import decode_audio, decode_frames
 from ..evaluation.sync import VIDEO_WINDOW, audio_windows, mouth_crops
+from ..teachers.mouth import MOUTH_BOX
 
 MOUTH_ROWS = 0.55  # rows below this fraction of the face crop hold the mouth and jaw
 MOUTH_WEIGHT = 3.0  # reconstruction weight of those rows relative to the rest
@@ -191,11 +192,14 @@ def widen_generator(model, channels: list[int]):
     return wider
 
 
-def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """L1 over frames (..., 3, S, S), the mouth rows weighted `MOUTH_WEIGHT` times more."""
+def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor, lip_weight: float = 1.0) -> torch.Tensor:
+    """L1 over frames (..., 3, S, S), the mouth rows weighted `MOUTH_WEIGHT` times more and, among them, the
+    lips (the box the mouth teacher reads, `MOUTH_BOX`) `lip_weight` times more again."""
     size = fake.shape[-2]
-    weights = torch.ones(size, 1, device=fake.device)
+    weights = torch.ones(size, size, device=fake.device)
     weights[round(MOUTH_ROWS * size):] = MOUTH_WEIGHT
+    top, left, bottom, right = (round(f * size) for f in MOUTH_BOX)
+    weights[top:bottom, left:right] *= lip_weight
     return ((fake - real).abs() * weights).mean() / weights.mean()
 
 
