@@ -54,8 +54,8 @@ from speech2video.training.checkpointing import resume, save_checkpoint
 from speech2video.training.distillation import load_corpora
 from speech2video.training.distributed import average_gradients, require_replicated_parameters
 from speech2video.training.generator import (
-    collate_generator, motion_codes, perceptual_loss, random_view, reconstruction_error, reconstruction_loss,
-    student_features, sync_loss, sync_windows, widen_generator,
+    collate_generator, fit_mouth_shapes, motion_codes, perceptual_loss, random_view, reconstruction_error,
+    reconstruction_loss, student_features, sync_loss, sync_windows, widen_generator,
 )
 from speech2video.training.logs import log_step
 
@@ -118,6 +118,9 @@ def parse_args(argv=None):
                              "generator cannot please it with patterns only that network sees")
     parser.add_argument("--adversarial_weight", type=float, default=0.05)
     parser.add_argument("--sync_weight", type=float, default=0.3)
+    parser.add_argument("--mouth_shape_weight", type=float, default=0.0,
+                        help="mean squared error between the mouth's principal modes (fitted on training frames, each "
+                             "in units of its spread) of rendered and real frames: the lips' opening, width and rounding")
     parser.add_argument("--mouth_critic_weight", type=float, default=0.0,
                         help="adversarial weight of a patch critic of the mouth and jaw at full resolution (the frame "
                              "and sequence critics see 64 and 32 px): sharper lips; 0 leaves it out")
@@ -234,6 +237,7 @@ def main(argv=None):
     identity_spread = None
     if teacher is not None:  # identity errors in units of each dimension's spread (a 0.1 hue error is not a 0.1 size error)
         identity_spread = torch.tensor(np.array(train_dataset["teacher_identity"]), dtype=torch.float32).std(0).clamp_min(1e-3)
+    mouth_shapes = fit_mouth_shapes(train_dataset) if args.mouth_shape_weight > 0 else None
     if args.train_only_reference:
         if not args.reference_frames:
             raise SystemExit("--train_only_reference needs --reference_frames")
@@ -298,7 +302,7 @@ def main(argv=None):
             adversarial = global_step >= args.adversarial_start_step
             with accelerator.accumulate(model, motion_encoder, critics):
                 logs = train_step(unwrapped, motion_encoder, critics, teacher, batch, shifts, adversarial, args,
-                                  accelerator, optimizer_g, optimizer_d, identity_spread)
+                                  accelerator, optimizer_g, optimizer_d, identity_spread, mouth_shapes)
             if not accelerator.sync_gradients:
                 continue
             ema.step(generator_parameters)
@@ -345,10 +349,11 @@ class ema_weights:
 
 
 def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversarial, args, accelerator,
-               optimizer_g, optimizer_d, identity_spread=None) -> dict:
+               optimizer_g, optimizer_d, identity_spread=None, mouth_shapes=None) -> dict:
     """One critic update (when adversarial) then one generator update; returns the losses as floats.
 
-    identity_spread (D,): the teacher identity's standard deviation over the training clips.
+    identity_spread (D,): the teacher identity's standard deviation over the training clips; mouth_shapes: the
+    `MouthShapes` of the training frames (with --mouth_shape_weight).
     """
     critics_ = accelerator.unwrap_model(critics)
     batch_size, window = batch.real.shape[:2]
@@ -390,6 +395,9 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
         logs["loss_d"] = loss_d.item()
 
     losses = {"l1": args.l1_weight * reconstruction_loss(fake, real, args.lip_weight)}
+    if mouth_shapes is not None:
+        losses["mouth_shape"] = args.mouth_shape_weight * F.mse_loss(mouth_shapes(fake.flatten(0, 1)),
+                                                                     mouth_shapes(real.flatten(0, 1)))
     if kl is not None:
         losses["kl"] = args.kl_weight * kl
     if teacher is not None:

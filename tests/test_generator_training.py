@@ -12,7 +12,10 @@ from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk import EMOTIONS
 from speech2video.teachers.synthtalk import SynthTalkTeacher
 from speech2video.training import generator as generator_training
-from speech2video.training.generator import perceptual_loss, random_view, student_features, widen_generator
+from speech2video.teachers.mouth import MOUTH_BOX
+from speech2video.training.generator import (
+    MouthShapes, perceptual_loss, random_view, student_features, widen_generator,
+)
 
 
 def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tmp_path):
@@ -83,9 +86,10 @@ def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_
     with pytest.raises(SystemExit, match="--perceptual_weight needs a face teacher"):
         script.main([*common, "--teacher", "none", "--conditioning", "student", "--perceptual_weight", "1"])
     script.main([*common, "--teacher", "none", "--conditioning", "student", "--lr_scheduler", "linear",
-                 "--motion_codes", "variational", "--mouth_critic_weight", "0.1", "--lip_weight", "4"])
+                 "--motion_codes", "variational", "--mouth_critic_weight", "0.1", "--lip_weight", "4",
+                 "--mouth_shape_weight", "1"])
     logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
-    assert len(logs) == 4 and {"loss_sync", "loss_kl", "loss_mouth_adversarial"} <= set(logs[-1])
+    assert len(logs) == 4 and {"loss_sync", "loss_kl", "loss_mouth_adversarial", "loss_mouth_shape"} <= set(logs[-1])
     assert "loss_teacher" not in logs[-1]
     assert [entry["lr"] for entry in logs] == pytest.approx([2e-4, 1.5e-4, 1e-4, 0.5e-4])  # decays to zero at the end
     assert all(math.isfinite(value) for entry in logs for value in entry.values())
@@ -186,6 +190,30 @@ def test_perceptual_loss_compares_the_teachers_features_of_rendered_and_real_fra
     assert 0 < perceptual_loss(teacher, near, real) < perceptual_loss(teacher, far, real)
     perceptual_loss(teacher, far, real).backward()
     assert far.grad.abs().sum() > 0
+
+
+def test_mouth_shapes_read_the_lips_in_units_of_their_spread_differentiably():
+    """Fitted on faces whose dark mouth opens and widens independently: the scores of the fitting frames have
+    unit spread, the leading modes follow both motions, and gradients reach the frames."""
+    generator = torch.Generator().manual_seed(0)
+    openings, widths = torch.rand(400, generator=generator), torch.rand(400, generator=generator)
+    frames = torch.full((400, 3, 64, 64), 0.8)
+    top, left, bottom, right = (round(f * 64) for f in MOUTH_BOX)
+    middle = (left + right) // 2
+    for frame, opening, width in zip(frames, openings, widths):
+        half_height, half_width = 1 + int(opening * 6), 2 + int(width * 8)
+        centre = (top + bottom) // 2
+        frame[:, centre - half_height:centre + half_height, middle - half_width:middle + half_width] = 0.1
+    shapes = MouthShapes.fit(frames, num_modes=4)
+    scores = shapes(frames)
+    assert torch.allclose(scores.std(0), torch.ones(4), atol=0.05)
+    design = torch.cat([scores[:, :2], torch.ones(400, 1)], dim=1)
+    for motion in (openings, widths):  # each is read by a linear map of the two leading modes
+        fitted = design @ torch.linalg.lstsq(design, motion[:, None]).solution
+        assert torch.corrcoef(torch.stack([fitted[:, 0], motion]))[0, 1] > 0.9
+    rendered = frames[:2].clone().requires_grad_(True)
+    shapes(rendered).square().sum().backward()
+    assert rendered.grad[:, :, top:bottom, left:right].abs().sum() > 0 and rendered.grad[:, :, :top].abs().sum() == 0
 
 
 def test_student_features_are_kept_per_student_and_clips(corpus_with_targets, tmp_path, monkeypatch):

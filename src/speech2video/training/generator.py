@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from ..data.schema import decode_audio, decode_frames
 from ..evaluation.sync import VIDEO_WINDOW, audio_windows, mouth_crops
-from ..teachers.mouth import MOUTH_BOX
+from ..teachers.mouth import MOUTH_BOX, mouth_regions
 
 MOUTH_ROWS = 0.55  # rows below this fraction of the face crop hold the mouth and jaw
 MOUTH_WEIGHT = 3.0  # reconstruction weight of those rows relative to the rest
@@ -201,6 +201,37 @@ def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor, lip_weight: floa
     top, left, bottom, right = (round(f * size) for f in MOUTH_BOX)
     weights[top:bottom, left:right] *= lip_weight
     return ((fake - real).abs() * weights).mean() / weights.mean()
+
+
+class MouthShapes:
+    """The leading principal modes of the grey mouth region (`teachers.mouth.mouth_regions`) of real frames,
+    each in units of its spread: how far the lips open, widen or round, the small modes counted as much as the
+    large one (in the pixel L1 a lip corner one pixel off weighs next to nothing)."""
+
+    def __init__(self, mean: torch.Tensor, components: torch.Tensor, spread: torch.Tensor):
+        self.mean, self.components, self.spread = mean, components, spread  # (K,), (M, K), (M,)
+
+    @classmethod
+    def fit(cls, frames: torch.Tensor, num_modes: int = 8) -> MouthShapes:
+        """frames (N, 3, S, S) in [0, 1], a few thousand real frames of many clips."""
+        regions = mouth_regions(frames.float())
+        mean = regions.mean(0)
+        _, singular_values, components = torch.linalg.svd(regions - mean, full_matrices=False)
+        return cls(mean, components[:num_modes], singular_values[:num_modes] / (len(regions) - 1) ** 0.5)
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames (N, 3, S, S) in [0, 1] -> mode scores (N, M), differentiably."""
+        return (mouth_regions(frames) - self.mean) @ self.components.T / self.spread
+
+
+def fit_mouth_shapes(dataset, num_clips: int = 200, frames_per_clip: int = 16, seed: int = 0) -> MouthShapes:
+    """`MouthShapes` of `frames_per_clip` frames drawn from each of `num_clips` clips of a corpus split."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for clip in rng.choice(len(dataset), min(num_clips, len(dataset)), replace=False):
+        video = decode_frames(dataset[int(clip)])
+        frames.append(video[rng.choice(len(video), min(frames_per_clip, len(video)), replace=False)])
+    return MouthShapes.fit(torch.from_numpy(np.concatenate(frames)).permute(0, 3, 1, 2).float() / 255)
 
 
 def perceptual_loss(teacher, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
