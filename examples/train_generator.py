@@ -7,8 +7,7 @@ the seeded noise process that replaces it at inference learns the same dynamics 
 discriminator. Losses: mouth-weighted L1 reconstruction, face-teacher consistency (the teacher on the
 generated frames agrees with its targets; with `--perceptual_weight` its features of the generated and real
 frames agree too), hinge GAN losses of the frame (identity/emotion-conditioned), sequence (with the audio)
-and motion critics, a lip-sync critic trained against shifted audio and, with `--mouth_critic_weight`, a
-critic of the mouth at full resolution.
+and motion critics, and a lip-sync critic trained against shifted audio.
 
     accelerate launch examples/train_generator.py --dataset_path corpora/synthtalk-targets \
         --student_model_path outputs/student --output_dir outputs/synthtalk-128 --max_train_steps 3000
@@ -45,8 +44,8 @@ from speech2video import Speech2VideoConfig, Speech2VideoModel, Speech2VideoPipe
 from speech2video.data.schema import decode_audio
 from speech2video.evaluation.sync import MIN_NEGATIVE_SHIFT, SyncExpert
 from speech2video.modeling_discriminators import (
-    FrameDiscriminator, MotionDiscriminator, MotionEncoder, MouthDiscriminator, SequenceDiscriminator,
-    hinge_discriminator_loss, hinge_generator_loss,
+    FrameDiscriminator, MotionDiscriminator, MotionEncoder, SequenceDiscriminator, hinge_discriminator_loss,
+    hinge_generator_loss,
 )
 from speech2video.modeling_speech2video import MOTION_WARMUP
 from speech2video.teachers.synthtalk import SynthTalkTeacher
@@ -121,9 +120,6 @@ def parse_args(argv=None):
     parser.add_argument("--mouth_shape_weight", type=float, default=0.0,
                         help="mean squared error between the mouth's principal modes (fitted on training frames, each "
                              "in units of its spread) of rendered and real frames: the lips' opening, width and rounding")
-    parser.add_argument("--mouth_critic_weight", type=float, default=0.0,
-                        help="adversarial weight of a patch critic of the mouth and jaw at full resolution (the frame "
-                             "and sequence critics see 64 and 32 px): sharper lips; 0 leaves it out")
     parser.add_argument("--motion_codes", choices=["normalised", "variational"], default="normalised",
                         help="the motion encoder's codes: its means scaled to unit mean variance over the batch (they "
                              "cannot shrink away), or samples of its posterior with a KL to N(0, 1) (--kl_weight; "
@@ -149,13 +145,12 @@ def parse_args(argv=None):
 class Critics(torch.nn.Module):
     """Everything trained against the generator (one module, so one optimizer and one checkpoint entry)."""
 
-    def __init__(self, config, mouth: bool = False):
+    def __init__(self, config):
         super().__init__()
         self.frame = FrameDiscriminator(config.identity_dim + config.num_emotions)
         self.sequence = SequenceDiscriminator()
         self.sync = SyncExpert()
         self.motion = MotionDiscriminator(config.motion_dim)
-        self.mouth = MouthDiscriminator() if mouth else None
 
 
 def write_sample(pipe: Speech2VideoPipeline, row, path: Path, seed: int = 0) -> None:
@@ -232,7 +227,7 @@ def main(argv=None):
         generator=torch.Generator().manual_seed(args.seed), collate_fn=collate_train,
     )
     motion_encoder = MotionEncoder(config.motion_dim)
-    critics = Critics(config, mouth=args.mouth_critic_weight > 0)
+    critics = Critics(config)
     teacher = SynthTalkTeacher.from_pretrained() if args.teacher == "synthtalk" else None
     identity_spread = None
     if teacher is not None:  # identity errors in units of each dimension's spread (a 0.1 hue error is not a 0.1 size error)
@@ -384,9 +379,6 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
             + hinge_discriminator_loss(critics_.motion(encoded.detach()), critics_.motion(prior.detach()))
             + sync_loss(critics_.sync, video, sync_audio)
         )
-        if critics_.mouth is not None:
-            loss_d = loss_d + hinge_discriminator_loss(critics_.mouth(real.flatten(0, 1)),
-                                                       critics_.mouth(fake.detach().flatten(0, 1)))
         accelerator.backward(loss_d)
         if accelerator.sync_gradients:
             average_gradients(accelerator, optimizer_d)
@@ -422,8 +414,6 @@ def train_step(model, motion_encoder, critics, teacher, batch, shifts, adversari
         )
         losses["motion_prior"] = args.adversarial_weight * hinge_generator_loss(critics_.motion(prior))
         losses["sync"] = args.sync_weight * sync_loss(critics_.sync, video, sync_audio)
-        if critics_.mouth is not None:
-            losses["mouth_adversarial"] = args.mouth_critic_weight * hinge_generator_loss(critics_.mouth(fake.flatten(0, 1)))
         critics_.requires_grad_(True)
     loss = sum(losses.values())
     accelerator.backward(loss)

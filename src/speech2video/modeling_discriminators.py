@@ -4,9 +4,6 @@
                            projection discriminator (Miyato & Koyama 2018): score = w.h + <embed(condition), h>
     SequenceDiscriminator  frames (B, T, 3, S, S) + audio windows (B, T, n_mels, 20) -> score (B,)
                            is this a real clip of T frames, moving naturally and with this audio?
-    MouthDiscriminator     frames (N, 3, S, S) -> scores (N, P): is each patch of the mouth and jaw real? at
-                           the frames' full resolution (the two above see 64 and 32 px, where a soft lip
-                           edge looks as sharp as a real one)
     sync discriminator     `evaluation.sync.SyncExpert` (mouth windows vs audio windows, trained with InfoNCE
                            against shifts of >= 2 frames); a separate instance from the one used for evaluation
     MotionEncoder          upper face of real frames (N, 3, S, S) -> motion posterior (mean, log-variance) (N, M)
@@ -81,20 +78,6 @@ class SequenceDiscriminator(nn.Module):
         video = self.frame_encoder(_resize(frames.flatten(0, 1), self.input_size) * 2 - 1).unflatten(0, (batch, length))
         audio = self.audio_encoder(audio_windows.flatten(0, 1)).unflatten(0, (batch, length))
         return self.temporal(torch.cat([video, audio], dim=-1).transpose(1, 2)).mean(dim=(1, 2))
-
-
-class MouthDiscriminator(nn.Module):
-    """Is this a real mouth? The rows below `MOTION_CROP` (mouth and jaw) at full resolution, a score per patch."""
-
-    def __init__(self, channels: tuple[int, ...] = (32, 64, 128)):
-        super().__init__()
-        layers = [_down(c_in, c_out) for c_in, c_out in zip((3, *channels[:-1]), channels)]
-        self.net = nn.Sequential(*layers, spectral_norm(nn.Conv2d(channels[-1], 1, 3, padding=1)))
-
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        """frames (N, 3, S, S) in [0, 1] -> scores (N, P), P patches of the lower face (S/8 px apart)."""
-        lower = frames[:, :, round(MOTION_CROP * frames.shape[2]):]
-        return self.net(lower * 2 - 1).flatten(1)
 
 
 class MotionEncoder(nn.Module):
