@@ -220,8 +220,9 @@ class MouthShapes:
         return cls(mean, components[:num_modes], singular_values[:num_modes] / (len(regions) - 1) ** 0.5)
 
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
-        """frames (N, 3, S, S) in [0, 1] -> mode scores (N, M), differentiably."""
-        return (mouth_regions(frames) - self.mean) @ self.components.T / self.spread
+        """frames (N, 3, S, S) in [0, 1] -> mode scores (N, M), differentiably, on the frames' device."""
+        mean, components, spread = (t.to(frames.device) for t in (self.mean, self.components, self.spread))
+        return (mouth_regions(frames) - mean) @ components.T / spread
 
 
 def fit_mouth_shapes(dataset, num_clips: int = 200, frames_per_clip: int = 16, seed: int = 0) -> MouthShapes:
