@@ -18,30 +18,18 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-import torch
 from datasets import load_from_disk
 
-from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.teachers.targets import cache_teacher_targets
 
 MOUTH_FIT_CLIPS, MOUTH_FIT_FRAMES = 400, 3200  # the mouth teacher is fitted on 3200 frames of up to 400 clips
 
 
 def fit_mouth_teacher(train):
-    from speech2video.teachers.mouth import MouthAppearanceTeacher, speech_windows
+    from speech2video.teachers.mouth import MouthAppearanceTeacher, sample_frames
 
-    rng = np.random.default_rng(0)
-    clips = rng.choice(len(train), min(MOUTH_FIT_CLIPS, len(train)), replace=False)
-    frames, speech = [], []
-    for clip in clips:
-        row = train[int(clip)]
-        clip_frames = decode_frames(row)
-        chosen = rng.choice(len(clip_frames), min(MOUTH_FIT_FRAMES // len(clips), len(clip_frames)), replace=False)
-        frames.append(clip_frames[chosen])
-        speech.append(speech_windows(decode_audio(row), len(clip_frames))[chosen])
-    frames = torch.from_numpy(np.concatenate(frames)).permute(0, 3, 1, 2).float() / 255
-    return MouthAppearanceTeacher.fit(frames, torch.cat(speech))
+    frames_per_clip = MOUTH_FIT_FRAMES // min(MOUTH_FIT_CLIPS, len(train))
+    return MouthAppearanceTeacher.fit(*sample_frames(train, MOUTH_FIT_CLIPS, frames_per_clip, with_speech=True))
 
 
 def load_teacher(name: str, path: str | None, corpus):

@@ -19,8 +19,10 @@ corpus (fitted on one framing and, ideally, one speaker), not a general mouth re
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from ..data.schema import decode_audio, decode_frames
 from ..evaluation.image import LUMA
 from ..evaluation.sync import audio_windows
 from .synthtalk import TeacherOutput
@@ -42,6 +44,22 @@ def speech_windows(audio, num_frames: int) -> torch.Tensor:
     of a clip (16 kHz mono `audio` (L,), 25 fps), 40 bands x 5 steps of 40 ms, flattened: (num_frames, 200)."""
     windows = audio_windows(audio, num_frames)  # (T, 40, 20)
     return windows.unflatten(-1, (5, 4)).mean(-1).flatten(1)
+
+
+def sample_frames(dataset, num_clips: int, frames_per_clip: int, seed: int = 0, with_speech: bool = False):
+    """Up to `frames_per_clip` random frames of each of up to `num_clips` random clips of a corpus split:
+    frames (N, 3, S, S) in [0, 1] and, `with_speech`, the `speech_windows` heard at each (N, 200), else None."""
+    rng = np.random.default_rng(seed)
+    frames, speech = [], []
+    for clip in rng.choice(len(dataset), min(num_clips, len(dataset)), replace=False):
+        row = dataset[int(clip)]
+        clip_frames = decode_frames(row)
+        chosen = rng.choice(len(clip_frames), min(frames_per_clip, len(clip_frames)), replace=False)
+        frames.append(clip_frames[chosen])
+        if with_speech:
+            speech.append(speech_windows(decode_audio(row), len(clip_frames))[chosen])
+    frames = torch.from_numpy(np.concatenate(frames)).permute(0, 3, 1, 2).float() / 255
+    return frames, torch.cat(speech) if with_speech else None
 
 
 class MouthAppearanceTeacher:

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from ..data.schema import decode_audio, decode_frames
 from ..evaluation.sync import VIDEO_WINDOW, audio_windows, mouth_crops
-from ..teachers.mouth import MOUTH_BOX, mouth_regions
+from ..teachers.mouth import MOUTH_BOX, mouth_regions, sample_frames
 
 MOUTH_ROWS = 0.55  # rows below this fraction of the face crop hold the mouth and jaw
 MOUTH_WEIGHT = 3.0  # reconstruction weight of those rows relative to the rest
@@ -227,12 +227,7 @@ class MouthShapes:
 
 def fit_mouth_shapes(dataset, num_clips: int = 200, frames_per_clip: int = 16, seed: int = 0) -> MouthShapes:
     """`MouthShapes` of `frames_per_clip` frames drawn from each of `num_clips` clips of a corpus split."""
-    rng = np.random.default_rng(seed)
-    frames = []
-    for clip in rng.choice(len(dataset), min(num_clips, len(dataset)), replace=False):
-        video = decode_frames(dataset[int(clip)])
-        frames.append(video[rng.choice(len(video), min(frames_per_clip, len(video)), replace=False)])
-    return MouthShapes.fit(torch.from_numpy(np.concatenate(frames)).permute(0, 3, 1, 2).float() / 255)
+    return MouthShapes.fit(sample_frames(dataset, num_clips, frames_per_clip, seed)[0])
 
 
 def perceptual_loss(teacher, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
