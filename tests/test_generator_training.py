@@ -86,8 +86,7 @@ def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_
     with pytest.raises(SystemExit, match="--perceptual_weight needs a face teacher"):
         script.main([*common, "--teacher", "none", "--conditioning", "student", "--perceptual_weight", "1"])
     script.main([*common, "--teacher", "none", "--conditioning", "student", "--lr_scheduler", "linear",
-                 "--motion_codes", "variational", "--lip_weight", "4",
-                 "--mouth_shape_weight", "1"])
+                 "--motion_codes", "variational", "--lip_weight", "4", "--mouth_shape_weight", "1"])
     logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
     assert len(logs) == 4 and {"loss_sync", "loss_kl", "loss_mouth_shape"} <= set(logs[-1])
     assert "loss_teacher" not in logs[-1]
