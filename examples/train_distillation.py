@@ -66,6 +66,8 @@ def parse_args(argv=None):
     parser.add_argument("--no_identity_distillation", action="store_true", help="ablation: no identity loss")
     parser.add_argument("--no_emotion_distillation", action="store_true", help="ablation: no emotion loss")
     parser.add_argument("--no_augmentation", action="store_true", help="no gain/noise/speed augmentation")
+    parser.add_argument("--mask_time_prob", type=float, default=None,
+                        help="SpecAugment: share of the encoder's time steps masked in training (e.g. 0.05); default: the model's")
     parser.add_argument("--validation_steps", type=int, default=250)
     parser.add_argument("--checkpointing_steps", type=int, default=500)
     parser.add_argument("--checkpoints_total_limit", type=int, default=2)
@@ -107,6 +109,17 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
         model.config.encoder_config = pretrained.config
         model.encoder.wav2vec2 = pretrained
     return model
+
+
+def set_time_masking(model: Speech2VideoModel, mask_time_prob: float) -> None:
+    """SpecAugment for the student: wav2vec2 replaces spans of 10 encoder steps (0.2 s), about `mask_time_prob`
+    of them, by a learnt vector while training, so each frame's mouth is also inferred from the speech around
+    it. Saved with the config; inference is unchanged."""
+    wav2vec2 = model.encoder.wav2vec2
+    for config in {id(c): c for c in (wav2vec2.config, model.config.encoder_config)}.values():
+        config.mask_time_prob, config.apply_spec_augment = mask_time_prob, mask_time_prob > 0
+    if mask_time_prob > 0 and not hasattr(wav2vec2, "masked_spec_embed"):  # the learnt mask vector
+        wav2vec2.masked_spec_embed = torch.nn.Parameter(torch.empty(wav2vec2.config.hidden_size).uniform_())
 
 
 @torch.no_grad()
@@ -165,6 +178,8 @@ def main(argv=None):
     train_dataset = load_corpora(args.dataset_path, "train")
     validation_dataset = load_corpora(args.dataset_path, "validation")
     model = build_model(args, train_dataset)
+    if args.mask_time_prob is not None:
+        set_time_masking(model, args.mask_time_prob)
     labels = model.config.emotion_labels
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
     if model.encoder.voice_statistics is not None and not args.init_model:  # a new student: scale its voice statistics

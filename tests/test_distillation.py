@@ -63,7 +63,7 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
               "--max_frames", "25", "--max_train_steps", "6", "--validation_steps", "1000", "--init_model", str(start)]
     with pytest.raises(SystemExit, match="no teacher_emotion, teacher_identity"):
         script.main(common)
-    script.main([*common, "--no_identity_distillation", "--no_emotion_distillation"])
+    script.main([*common, "--no_identity_distillation", "--no_emotion_distillation", "--mask_time_prob", "0.05"])
     logs = [json.loads(line) for line in (tmp_path / "lips" / "losses.jsonl").read_text().splitlines()]
     assert len(logs) == 6 and set(logs[0]) == {"step", "loss", "loss_mouth"} and all(math.isfinite(e["loss"]) for e in logs)
     tuned, initial = Speech2VideoModel.from_pretrained(tmp_path / "lips"), Speech2VideoModel.from_pretrained(start)
@@ -73,6 +73,13 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
     # the final validation, without gradients, still reports emotion
     assert reads_with_gradients and not any(reads_with_gradients)
     assert torch.equal(tuned.generator.to_rgb.weight, initial.generator.to_rgb.weight)  # from `start`, stage 1 only
+    # SpecAugment: saved with the config, with its learnt mask vector; it masks in training only
+    assert tuned.config.encoder_config.mask_time_prob == 0.05 and tuned.config.encoder_config.apply_spec_augment
+    audio = torch.randn(1, 16_000)
+    clean = tuned.eval().encode_speech(audio, None, torch.tensor([25])).content_features
+    torch.manual_seed(0)
+    assert not torch.allclose(tuned.train().encode_speech(audio, None, torch.tensor([25])).content_features, clean)
+    assert torch.equal(tuned.eval().encode_speech(audio, None, torch.tensor([25])).content_features, clean)
 
 
 
