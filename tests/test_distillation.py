@@ -73,7 +73,7 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
     # the final validation, without gradients, still reports emotion
     assert reads_with_gradients and not any(reads_with_gradients)
     assert torch.equal(tuned.generator.to_rgb.weight, initial.generator.to_rgb.weight)  # from `start`, stage 1 only
-    # SpecAugment: saved with the config, with its learnt mask vector; it masks in training only
+    # SpecAugment: saved with the config; it masks in training only, inference is unchanged
     assert tuned.config.encoder_config.mask_time_prob == 0.05 and tuned.config.encoder_config.apply_spec_augment
     audio = torch.randn(1, 16_000)
     clean = tuned.eval().encode_speech(audio, None, torch.tensor([25])).content_features
