@@ -115,9 +115,8 @@ def set_time_masking(model: Speech2VideoModel, mask_time_prob: float) -> None:
     """SpecAugment for the student: while training, wav2vec2 replaces spans of `mask_time_length` encoder steps
     (10, i.e. 0.2 s, in the students here), about `mask_time_prob` of all steps, by a learnt vector, so each
     frame's mouth is also inferred from the speech around it. Saved with the config; inference is unchanged."""
-    wav2vec2 = model.encoder.wav2vec2
-    for config in {id(c): c for c in (wav2vec2.config, model.config.encoder_config)}.values():
-        config.mask_time_prob, config.apply_spec_augment = mask_time_prob, mask_time_prob > 0
+    wav2vec2 = model.encoder.wav2vec2  # its config is the model's `encoder_config`, saved with it
+    wav2vec2.config.mask_time_prob, wav2vec2.config.apply_spec_augment = mask_time_prob, mask_time_prob > 0
     if mask_time_prob > 0 and not hasattr(wav2vec2, "masked_spec_embed"):  # the learnt mask vector
         wav2vec2.masked_spec_embed = torch.nn.Parameter(torch.empty(wav2vec2.config.hidden_size).uniform_())
 
