@@ -4,9 +4,12 @@ Prints one JSON object: emotion accuracy vs the label and agreement with the tea
 dimension against the ground truth (voice-linked and control means), gender accuracy, per-frame
 mouth-opening correlation with the ground truth, and two leakage probes (ridge regressions fitted on the
 validation split, scored on the test split): identity from the pooled content features, and emotion
-from the identity embedding. Low leakage means content and identity are disentangled.
+from the identity embedding. Low leakage means content and identity are disentangled. With
+`--grid_corpus`, also the per-frame correlation of its mouth opening with the inner-lip gap measured by the
+68 landmarks on real GRID clips (either corpus can be given alone).
 
     python benchmarks/student.py --model outputs/student --corpus corpora/synthtalk-targets
+    python benchmarks/student.py --model grid-s1-128 --grid_corpus corpora/grid_s1   # the GRID lips only
 """
 
 from __future__ import annotations
@@ -75,16 +78,9 @@ def ridge_probe(train_x, train_y, test_x, alpha: float = 1.0):
     return np.c_[(test_x - mean) / std, np.ones(len(test_x))] @ weights
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--corpus", required=True, help="SynthTalk corpus with teacher targets")
-    parser.add_argument("--grid_corpus", default=None, help="GRID corpus (examples/build_corpus.py --preset grid)")
-    args = parser.parse_args()
-
-    model = Speech2VideoModel.from_pretrained(args.model).eval()
+def synthtalk_figures(model, corpus) -> dict:
+    """Emotion, identity, gender and mouth against SynthTalk's truth on its test split, and the leakage probes."""
     labels = model.config.emotion_labels
-    corpus = load_from_disk(args.corpus)
     test, validation = corpus["test"], corpus["validation"]
     out, probe = student_outputs(model, test), student_outputs(model, validation)
 
@@ -97,12 +93,7 @@ def main() -> None:
         ridge_probe(np.array(probe["content"]), np.array(validation["identity"]), np.array(out["content"])), truth_identity
     )
     emotion_leak = ridge_probe(np.array(probe["identity"]), one_hot(validation), np.array(out["identity"])).argmax(1)
-    grid = {}
-    if args.grid_corpus:
-        grid_test = load_from_disk(args.grid_corpus)["test"]
-        grid = {"grid_test_clips": len(grid_test), "grid_mouth_corr_with_landmarks": round(grid_mouth_correlation(model, grid_test), 4)}
-    print(json.dumps({
-        "model": args.model,
+    return {
         "test_clips": len(test),
         "emotion_accuracy_vs_label": round(float(np.mean([labels[p] == e for p, e in zip(predicted, test["emotion"])])), 4),
         "emotion_agreement_with_teacher": round(float(np.mean(predicted == np.array(test["teacher_emotion"]).argmax(1))), 4),
@@ -114,8 +105,30 @@ def main() -> None:
         "leakage_identity_r2_voice_linked_from_content": round(float(np.nanmean(content_leak[VOICE_LINKED])), 4),
         "leakage_emotion_accuracy_from_identity": round(float(np.mean([labels[p] == e for p, e in zip(emotion_leak, test["emotion"])])), 4),
         "emotion_chance": round(1 / len(labels), 4),
-        **grid,
-    }, indent=1))
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--corpus", default=None, help="SynthTalk corpus with teacher targets")
+    parser.add_argument("--grid_corpus", default=None, help="GRID corpus (examples/build_corpus.py --preset grid)")
+    parser.add_argument("--grid_split", default="test", help="split of --grid_corpus to measure (validation while tuning)")
+    args = parser.parse_args()
+    if args.corpus is None and args.grid_corpus is None:
+        parser.error("give --corpus (SynthTalk with teacher targets), --grid_corpus, or both")
+
+    model = Speech2VideoModel.from_pretrained(args.model).eval()
+    figures = {"model": args.model}
+    if args.corpus:
+        figures.update(synthtalk_figures(model, load_from_disk(args.corpus)))
+    if args.grid_corpus:
+        grid = load_from_disk(args.grid_corpus)[args.grid_split]
+        figures.update({
+            f"grid_{args.grid_split}_clips": len(grid),
+            "grid_mouth_corr_with_landmarks": round(grid_mouth_correlation(model, grid), 4),
+        })
+    print(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":
