@@ -54,8 +54,8 @@ from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.data.synthtalk.speakers import VOICE_LINKED
 from speech2video.evaluation import (
     SyncExpert, blink_rate, bootstrap_standard_error, eye_openness, face_landmarks, flicker, frechet_distance,
-    landmark_distance, mouth_landmarks, psnr, r2_per_dimension, retrieval_top1, sharpness, ssim,
-    sync_offset_confidence, train_sync_expert,
+    inner_lip_gap, landmark_distance, mouth_landmarks, mouth_opening_correlation, psnr, r2_per_dimension,
+    retrieval_top1, sharpness, ssim, sync_offset_confidence, train_sync_expert,
 )
 from speech2video.teachers.synthtalk import EVALUATOR, PRETRAINED, SynthTalkTeacher
 from speech2video.training.generator import MOUTH_ROWS  # flicker is measured above it (outside mouth and jaw)
@@ -224,6 +224,7 @@ def evaluate_grid(test, corpus, pipe, expert) -> dict:
     with_picture = pipe.model.config.reference_frame
     rows = {"speech-only": [], **({"static-image baseline": []} if with_picture else {}),
             "still closed mouth": [], "real video": [], "mean face": []}
+    lip_gaps = {name: [] for name in rows}  # per clip, the mouth opening (T,) read by the landmarks, centred
     for row in tqdm(test, desc="clips"):
         audio, real = decode_audio(row), decode_frames(row)
         real_mouth = mouth_landmarks(real)
@@ -239,10 +240,18 @@ def evaluate_grid(test, corpus, pipe, expert) -> dict:
         }
         for name, (frames, mouth) in videos.items():
             rows[name].append(grid_clip_metrics(frames, mouth, audio, real, real_mouth, expert))
+            gap = inner_lip_gap(mouth[: len(real)])
+            lip_gaps[name].append(gap - gap.mean())  # how it moves within the clip
     results = {name: {key: float(np.mean([m[key] for m in per_clip])) for key in per_clip[0]}
                for name, per_clip in rows.items()}
-    for values in results.values():  # the LMD criterion: how far below the still closed mouth
+    real_gap = np.concatenate(lip_gaps["real video"])
+    for name, values in results.items():
+        # the LMD criterion: how far below the still closed mouth
         values["lmd_reduction_vs_still"] = 1 - values["lmd_px"] / results["still closed mouth"]["lmd_px"]
+        # whether the mouth opens when the real one does, and as wide: over all frames, against the real video's
+        gap = np.concatenate(lip_gaps[name])
+        values["lip_gap_corr"] = mouth_opening_correlation(gap, real_gap)
+        values["lip_gap_spread"] = float(gap.std() / real_gap.std())
     return results
 
 
@@ -256,7 +265,8 @@ SYNTHTALK_COLUMNS = [
 ]
 GRID_COLUMNS = [
     ("psnr_db", "PSNR dB"), ("ssim", "SSIM"), ("lmd_px", "mouth LMD px"),
-    ("lmd_reduction_vs_still", "LMD below still mouth"), ("sync_within_1_frame", "sync ±1 frame"),
+    ("lmd_reduction_vs_still", "LMD below still mouth"), ("lip_gap_corr", "lip gap corr."),
+    ("lip_gap_spread", "lip gap spread"), ("sync_within_1_frame", "sync ±1 frame"),
     ("sync_confidence", "sync conf."), ("flicker", "flicker"), ("sharpness", "sharpness"),
 ]
 SYNTHTALK_TEXT = (
@@ -290,8 +300,11 @@ GRID_TEXT = (
     "held-out sentences of GRID speaker 1 (real video, 25 fps, aligned 128 px face crops). \"Still closed mouth\" "
     "holds each clip's first real frame (GRID clips start in silence) for the whole clip: the reference the mouth "
     "landmark distance (LMD) must beat; LMD uses dlib's 68-point landmarks (evaluation only; iBUG 300-W, "
-    "non-commercial) on the mouth, centred per frame, in pixels at 128 px, lower is better. The sync expert is "
-    "trained on GRID training clips."
+    "non-commercial) on the mouth, centred per frame, in pixels at 128 px, lower is better. Lip gap: the inner-lip "
+    "gap of the same landmarks (`speech2video.evaluation.inner_lip_gap`), each clip's about its own mean, over all "
+    "frames: its correlation with the real video's (does the mouth open when his does?) and its spread as a share "
+    "of the real one's (as wide?). "
+    "The sync expert is trained on GRID training clips."
 )
 GRID_REFERENCE_TEXT = (
     " The static-image baseline is the same model given the clip's first real frame as its reference picture "
@@ -317,8 +330,8 @@ def markdown(results: dict, meta: dict, columns, text: str) -> str:
         "|---|" + "---|" * len(columns),
     ]
 
-    def cell(values, key):  # with its standard error where there is one
-        return f"{values[key]:.3f}" + (f" ± {values[key + '_se']:.3f}" if key + "_se" in values else "")
+    def cell(values, key):  # with its standard error where there is one; rounding errors of 0 print as 0.000
+        return f"{round(values[key], 3) + 0.0:.3f}" + (f" ± {values[key + '_se']:.3f}" if key + "_se" in values else "")
 
     for name, values in results.items():
         lines.append(f"| {name} | " + " | ".join(cell(values, key) for key, _ in columns) + " |")

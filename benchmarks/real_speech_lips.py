@@ -21,8 +21,8 @@ from tqdm.auto import tqdm
 
 from speech2video import Speech2VideoPipeline
 from speech2video.data.schema import decode_audio, decode_frames
+from speech2video.evaluation import inner_lip_gap, mouth_landmarks
 from speech2video.teachers.synthtalk import EVALUATOR, SynthTalkTeacher
-from student import lip_gap
 
 
 def main() -> None:
@@ -42,7 +42,7 @@ def main() -> None:
         video = pipe(decode_audio(row), sampling_rate=row["sampling_rate"], seed=args.seed)
         frames = torch.from_numpy(np.asarray(video.frames)).permute(0, 3, 1, 2).float() / 255
         mouth = teacher.predict(frames).mouth_open.numpy()
-        gap = lip_gap(decode_frames(row))
+        gap = inner_lip_gap(mouth_landmarks(decode_frames(row)))
         n = min(len(mouth), len(gap))
         rendered.append(mouth[:n])
         measured.append(gap[:n])

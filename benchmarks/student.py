@@ -25,10 +25,8 @@ from transformers import Wav2Vec2FeatureExtractor
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk.speakers import IDENTITY_NAMES, VOICE_LINKED
 from speech2video.data.schema import decode_audio, decode_frames
-from speech2video.evaluation import mouth_landmarks, r2_per_dimension
+from speech2video.evaluation import inner_lip_gap, mouth_landmarks, r2_per_dimension
 from speech2video.training.distillation import collate
-
-INNER_LIP_PAIRS = [(13, 19), (14, 18), (15, 17)]  # upper/lower inner-lip points 61-67, 62-66, 63-65 of the 68
 
 
 @torch.no_grad()
@@ -50,12 +48,6 @@ def student_outputs(model, split) -> dict:
     return outputs
 
 
-def lip_gap(frames: np.ndarray) -> np.ndarray:
-    """The inner-lip gap (T,) in pixels of aligned face crops (T, S, S, 3), from the 68 landmarks."""
-    lips = mouth_landmarks(frames)
-    return np.mean([lips[:, lower, 1] - lips[:, upper, 1] for upper, lower in INNER_LIP_PAIRS], axis=0)
-
-
 @torch.no_grad()
 def grid_mouth_correlation(model, split) -> float:
     """Pearson correlation over all frames of `split` (real clips) of the student's mouth opening with the
@@ -66,7 +58,7 @@ def grid_mouth_correlation(model, split) -> float:
         inputs = extractor(decode_audio(row), sampling_rate=16_000, return_tensors="pt")
         num_frames = torch.tensor([row["num_frames"]])
         predicted.append(model.encode_speech(inputs.input_values, None, num_frames).mouth_open[0].numpy())
-        measured.append(lip_gap(decode_frames(row)))
+        measured.append(inner_lip_gap(mouth_landmarks(decode_frames(row))))
     return float(np.corrcoef(np.concatenate(predicted), np.concatenate(measured))[0, 1])
 
 

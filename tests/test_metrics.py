@@ -6,8 +6,8 @@ from scipy.ndimage import gaussian_filter
 
 from speech2video import CheckpointError
 from speech2video.evaluation import (
-    SyncExpert, blink_rate, bootstrap_standard_error, flicker, frechet_distance, landmark_distance, log_mel_spectrogram,
-    mouth_opening_correlation, psnr, r2_per_dimension, retrieval_top1, sharpness, ssim, sync_offset_confidence,
+    SyncExpert, blink_rate, bootstrap_standard_error, flicker, frechet_distance, inner_lip_gap, landmark_distance,
+    log_mel_spectrogram, mouth_opening_correlation, psnr, r2_per_dimension, retrieval_top1, sharpness, ssim, sync_offset_confidence,
     train_sync_expert,
 )
 from speech2video.evaluation.mel import hz_to_mel, mel_filterbank, mel_to_hz
@@ -143,6 +143,15 @@ def test_landmark_distance_known_values():
     wider = real.copy()
     wider[:, :, 0] = 2 * (real[:, :, 0] - real[:, :, 0].mean(1, keepdims=True)) + real[:, :, 0].mean(1, keepdims=True)
     assert landmark_distance(wider, real) > 1.0
+
+
+def test_inner_lip_gap_measures_the_opening_between_facing_inner_lip_points():
+    mouth = np.zeros((2, 20, 2))
+    mouth[:, 13:16, 1] = 50.0  # upper inner lip (points 61-63)
+    mouth[:, 17:20, 1] = [[50.0] * 3, [53.0, 54.0, 55.0]]  # lower inner lip (65-67): shut, then open
+    assert inner_lip_gap(mouth) == pytest.approx([0.0, 4.0])
+    with pytest.raises(ValueError, match="20, 2"):
+        inner_lip_gap(np.zeros((2, 68, 2)))  # all 68 landmarks, not the mouth's 20
 
 
 # distribution

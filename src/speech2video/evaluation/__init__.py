@@ -1,7 +1,7 @@
 """Evaluation metrics (DESIGN.md section 4), one module per concept, loaded on first use:
 
     image         psnr, ssim, sharpness (CPBD-like), flicker           frames (T, H, W, 3) uint8 or float in [0, 1]
-    motion        mouth_opening_correlation, blink_rate, landmark_distance (LMD)
+    motion        mouth_opening_correlation, blink_rate, landmark_distance (LMD), inner_lip_gap
     landmarks     face_landmarks, mouth_landmarks, eye_openness       aligned face crops (T, S, S, 3)
                   (dlib 68-point, evaluation only)
     distribution  frechet_distance, retrieval_top1, r2_per_dimension    features (N, D)
@@ -22,6 +22,7 @@ _LAZY_NAMES = {
     "mouth_opening_correlation": ".motion",
     "blink_rate": ".motion",
     "landmark_distance": ".motion",
+    "inner_lip_gap": ".motion",
     "face_landmarks": ".landmarks",
     "mouth_landmarks": ".landmarks",
     "eye_openness": ".landmarks",

@@ -1,4 +1,4 @@
-"""Motion metrics from per-frame signals: lip-sync correlation, blink rate, mouth landmark distance."""
+"""Motion metrics from per-frame signals: lip-sync correlation, blink rate, mouth landmark distance, lip gap."""
 
 from __future__ import annotations
 
@@ -52,3 +52,16 @@ def landmark_distance(predicted_landmarks, real_landmarks, center: bool = True) 
         predicted = predicted - predicted.mean(axis=1, keepdims=True)
         real = real - real.mean(axis=1, keepdims=True)
     return float(np.linalg.norm(predicted - real, axis=-1).mean())
+
+
+# upper/lower inner-lip points 61-67, 62-66, 63-65 of the 68, as indices into the 20 mouth points (48-67)
+INNER_LIP_PAIRS = [(13, 19), (14, 18), (15, 17)]
+
+
+def inner_lip_gap(mouth_landmarks) -> np.ndarray:
+    """The mouth opening (T,): the mean vertical gap between the three facing inner-lip points of the 20 mouth
+    landmarks (T, 20, 2) (`mouth_landmarks`), in their units (pixels); about 0 for a closed mouth."""
+    lips = np.asarray(mouth_landmarks, np.float64)
+    if lips.ndim != 3 or lips.shape[1:] != (20, 2):
+        raise ValueError(f"need mouth landmarks (T, 20, 2), got shape {lips.shape}")
+    return np.mean([lips[:, lower, 1] - lips[:, upper, 1] for upper, lower in INNER_LIP_PAIRS], axis=0)
