@@ -303,8 +303,7 @@ GRID_TEXT = (
     "non-commercial) on the mouth, centred per frame, in pixels at 128 px, lower is better. Lip gap: the inner-lip "
     "gap of the same landmarks (`speech2video.evaluation.inner_lip_gap`), each clip's about its own mean, over all "
     "frames: its correlation with the real video's (does the mouth open when his does?) and its spread as a share "
-    "of the real one's (as wide?). "
-    "The sync expert is trained on GRID training clips."
+    "of the real one's (as wide?). The sync expert is trained on GRID training clips."
 )
 GRID_REFERENCE_TEXT = (
     " The static-image baseline is the same model given the clip's first real frame as its reference picture "
@@ -331,7 +330,8 @@ def markdown(results: dict, meta: dict, columns, text: str) -> str:
     ]
 
     def cell(values, key):  # with its standard error where there is one; rounding errors of 0 print as 0.000
-        return f"{round(values[key], 3) + 0.0:.3f}" + (f" ± {values[key + '_se']:.3f}" if key + "_se" in values else "")
+        value = f"{round(values[key], 3) + 0.0:.3f}"
+        return value + (f" ± {values[key + '_se']:.3f}" if key + "_se" in values else "")
 
     for name, values in results.items():
         lines.append(f"| {name} | " + " | ".join(cell(values, key) for key, _ in columns) + " |")
