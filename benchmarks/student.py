@@ -25,7 +25,7 @@ from transformers import Wav2Vec2FeatureExtractor
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk.speakers import IDENTITY_NAMES, VOICE_LINKED
 from speech2video.data.schema import decode_audio, decode_frames
-from speech2video.evaluation import inner_lip_gap, mouth_landmarks, r2_per_dimension
+from speech2video.evaluation import inner_lip_gap, mouth_landmarks, mouth_opening_correlation, r2_per_dimension
 from speech2video.training.distillation import collate
 
 
@@ -59,7 +59,7 @@ def grid_mouth_correlation(model, split) -> float:
         num_frames = torch.tensor([row["num_frames"]])
         predicted.append(model.encode_speech(inputs.input_values, None, num_frames).mouth_open[0].numpy())
         measured.append(inner_lip_gap(mouth_landmarks(decode_frames(row))))
-    return float(np.corrcoef(np.concatenate(predicted), np.concatenate(measured))[0, 1])
+    return mouth_opening_correlation(np.concatenate(predicted), np.concatenate(measured))
 
 
 def ridge_probe(train_x, train_y, test_x, alpha: float = 1.0):
@@ -93,7 +93,7 @@ def synthtalk_figures(model, corpus) -> dict:
         "identity_r2_control_mean": round(float(np.nanmean(r2[~VOICE_LINKED])), 4),
         "identity_r2": {name: round(float(v), 4) for name, v in zip(IDENTITY_NAMES, r2)},
         "gender_accuracy": round(float(np.mean((np.array(out["identity"])[:, 0] > 0.5) == gender_truth)), 4),
-        "mouth_corr_with_truth": round(float(np.corrcoef(np.concatenate(out["mouth"]), np.concatenate(out["mouth_truth"]))[0, 1]), 4),
+        "mouth_corr_with_truth": round(mouth_opening_correlation(np.concatenate(out["mouth"]), np.concatenate(out["mouth_truth"])), 4),
         "leakage_identity_r2_voice_linked_from_content": round(float(np.nanmean(content_leak[VOICE_LINKED])), 4),
         "leakage_emotion_accuracy_from_identity": round(float(np.mean([labels[p] == e for p, e in zip(emotion_leak, test["emotion"])])), 4),
         "emotion_chance": round(1 / len(labels), 4),

@@ -7,8 +7,8 @@ from scipy.ndimage import gaussian_filter
 from speech2video import CheckpointError
 from speech2video.evaluation import (
     SyncExpert, blink_rate, bootstrap_standard_error, flicker, frechet_distance, inner_lip_gap, landmark_distance,
-    log_mel_spectrogram, mouth_opening_correlation, psnr, r2_per_dimension, retrieval_top1, sharpness, ssim, sync_offset_confidence,
-    train_sync_expert,
+    log_mel_spectrogram, mouth_opening_correlation, psnr, r2_per_dimension, retrieval_top1, sharpness, ssim,
+    sync_offset_confidence, train_sync_expert,
 )
 from speech2video.evaluation.mel import hz_to_mel, mel_filterbank, mel_to_hz
 from speech2video.evaluation.sync import audio_windows, video_windows
