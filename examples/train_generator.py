@@ -138,7 +138,8 @@ def parse_args(argv=None):
     parser.add_argument("--report_to", default=None, help='e.g. "tensorboard" (logs under output_dir/logs)')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache_dir", default=str(Path.home() / ".cache" / "speech2video"),
-                        help='the student\'s features of the clips are kept here for the next run ("" to not keep them)')
+                        help='the student\'s features of the clips are kept here for the next run (the eight most '
+                             'recently used sets; "" to not keep them)')
     return parser.parse_args(argv)
 
 

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import pytest
 import torch
@@ -240,3 +241,26 @@ def test_student_features_are_kept_per_student_and_clips(corpus_with_targets, tm
         student_features(other, clips, extractor, tmp_path)
     with pytest.raises(AssertionError, match="ran again"):
         student_features(student, clips.select(range(2)), extractor, tmp_path)
+
+
+def test_student_feature_cache_keeps_the_most_recently_used(corpus_with_targets, tmp_path):
+    """Past `cache_limit` files, writing a new one drops the least recently used; reading one renews it."""
+    from datasets import load_from_disk
+    from transformers import Wav2Vec2FeatureExtractor
+
+    clips = load_from_disk(str(corpus_with_targets / "targets"))["train"].select(range(2))
+    extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
+    def cached():
+        return sorted(path.name for path in tmp_path.glob("student-features-*.safetensors"))
+
+    torch.manual_seed(0)
+    students = [Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))) for _ in range(3)]
+    student_features(students[0], clips, extractor, tmp_path, cache_limit=2)
+    first = cached()
+    os.utime(tmp_path / first[0], (0, 0))  # long unused ...
+    student_features(students[1], clips, extractor, tmp_path, cache_limit=2)
+    student_features(students[0], clips, extractor, tmp_path, cache_limit=2)  # ... until read again
+    second = [name for name in cached() if name not in first]
+    os.utime(tmp_path / second[0], (1, 1))  # used after the first's old use, before its renewal
+    student_features(students[2], clips, extractor, tmp_path, cache_limit=2)
+    assert len(cached()) == 2 and first[0] in cached() and second[0] not in cached()

@@ -37,16 +37,18 @@ class StudentFeatures:
 
 
 def student_features(model, dataset, feature_extractor, cache_dir: str | os.PathLike | None = None,
-                     batch_size: int = 16) -> list[StudentFeatures]:
+                     batch_size: int = 16, cache_limit: int = 8) -> list[StudentFeatures]:
     """Run the student over every clip of `dataset` on clean audio, in padded batches (masked: padding-invariant).
 
     With `cache_dir`, the features are kept there in a safetensors file named by a digest of the student's
-    weights and every clip's audio and frame count, and read back by the next run with the same student and clips.
+    weights and every clip's audio and frame count, and read back by the next run with the same student and clips;
+    only the `cache_limit` most recently used of these files are kept.
     """
     if cache_dir is None:
         return _run_student(model, dataset, feature_extractor, batch_size)
     path = Path(cache_dir) / f"student-features-{_features_digest(model, dataset)}.safetensors"
     if path.exists():
+        path.touch()  # used now: the last to be dropped
         tensors = load_file(path)
         contents = tensors["content"].split(tensors["num_frames"].tolist())
         return [StudentFeatures(*clip) for clip in zip(contents, tensors["identity"], tensors["emotion_probs"])]
@@ -58,7 +60,15 @@ def student_features(model, dataset, feature_extractor, cache_dir: str | os.Path
                "identity": torch.stack([f.identity for f in features]),
                "emotion_probs": torch.stack([f.emotion_probs for f in features])}, partial)
     os.replace(partial, path)
+    _drop_least_recently_used(Path(cache_dir), cache_limit)
     return features
+
+
+def _drop_least_recently_used(cache_dir: Path, keep: int) -> None:
+    """Delete all but the `keep` most recently used student feature files of `cache_dir`."""
+    kept = sorted(cache_dir.glob("student-features-*.safetensors"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for path in kept[keep:]:
+        path.unlink(missing_ok=True)  # another process may have dropped it first
 
 
 def _features_digest(model, dataset) -> str:
