@@ -250,6 +250,7 @@ def test_student_feature_cache_keeps_the_most_recently_used(corpus_with_targets,
 
     clips = load_from_disk(str(corpus_with_targets / "targets"))["train"].select(range(2))
     extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
+
     def cached():
         return sorted(path.name for path in tmp_path.glob("student-features-*.safetensors"))
 

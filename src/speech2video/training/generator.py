@@ -7,6 +7,7 @@ motion codes) with, inside it, `frames` consecutive frames that the generator re
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import os
@@ -48,7 +49,8 @@ def student_features(model, dataset, feature_extractor, cache_dir: str | os.Path
         return _run_student(model, dataset, feature_extractor, batch_size)
     path = Path(cache_dir) / f"student-features-{_features_digest(model, dataset)}.safetensors"
     if path.exists():
-        path.touch()  # used now: the last to be dropped
+        with contextlib.suppress(OSError):  # a read-only cache is still read
+            path.touch()  # used now: the last to be dropped
         tensors = load_file(path)
         contents = tensors["content"].split(tensors["num_frames"].tolist())
         return [StudentFeatures(*clip) for clip in zip(contents, tensors["identity"], tensors["emotion_probs"])]
@@ -66,9 +68,12 @@ def student_features(model, dataset, feature_extractor, cache_dir: str | os.Path
 
 def _drop_least_recently_used(cache_dir: Path, keep: int) -> None:
     """Delete all but the `keep` most recently used student feature files of `cache_dir`."""
-    kept = sorted(cache_dir.glob("student-features-*.safetensors"), key=lambda path: path.stat().st_mtime, reverse=True)
-    for path in kept[keep:]:
-        path.unlink(missing_ok=True)  # another process may have dropped it first
+    last_used = {}
+    for path in cache_dir.glob("student-features-*.safetensors"):
+        with contextlib.suppress(FileNotFoundError):  # another run may have dropped it meanwhile
+            last_used[path] = path.stat().st_mtime
+    for path in sorted(last_used, key=last_used.get, reverse=True)[keep:]:
+        path.unlink(missing_ok=True)
 
 
 def _features_digest(model, dataset) -> str:
