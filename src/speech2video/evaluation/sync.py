@@ -126,7 +126,8 @@ class SyncExpert(nn.Module):
 
 def train_sync_expert(clips, steps: int = 300, batch_size: int = 32, max_shift: int = 8, temperature: float = 0.1,
                       learning_rate: float = 1e-3, seed: int = 0, expert: SyncExpert | None = None) -> SyncExpert:
-    """Train (or continue training) a sync expert on in-sync clips, a list of (audio (L,), frames (T, H, W, 3)).
+    """Train (or continue training) a sync expert on in-sync clips, (audio (L,), frames (T, H, W, 3)) pairs
+    (a list, or any iterable read once).
 
     Each step draws `batch_size` random frames t; the video window at t is scored against the audio windows
     at t + s for s = 0 and every shift 2 <= |s| <= `max_shift` of the same clip, and InfoNCE (cross-entropy
