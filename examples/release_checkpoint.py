@@ -55,7 +55,8 @@ def write_model_card(target: Path, args) -> None:
     metrics = list(speech_only)
     report = "results-grid.md" if benchmark.get("corpus") == "grid-test" else "results.md"
     table = ["| | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
-    table += [f"| {row} | " + " | ".join(f"{values[m]:.3f}" for m in metrics) + " |" for row, values in results.items()]
+    table += [f"| {row} | " + " | ".join(f"{round(values[m], 3) + 0.0:.3f}" for m in metrics) + " |"  # no -0.000
+              for row, values in results.items()]
     text = (
         f"---\n{data.to_yaml()}\n---\n\n{Path(args.card_body).read_text().strip()}\n\n## Metrics\n\n"
         f"Measured by `python benchmarks/quality.py {benchmark['command']}` on {benchmark['clips']} held-out clips "
