@@ -360,7 +360,7 @@ def main() -> None:
                              "is written unless --output says where), test for the figures to publish")
     parser.add_argument("--sync_expert", default=None,
                         help="cached sync expert (default: cache/sync-expert-<corpus>-<digest of its audio>-"
-                             "<training steps>.safetensors)")
+                             "<training clips>x<steps>.safetensors)")
     parser.add_argument("--output", default=None, help='markdown report (default: docs/results.md or '
                                                         'docs/results-grid.md, none with --quick; "" for none)')
     args = parser.parse_args()
@@ -376,7 +376,7 @@ def main() -> None:
     if args.quick:
         test = test.select(range(min(QUICK_CLIPS, len(test))))
     name = args.corpus.removesuffix("-test")
-    default_expert = ROOT / "cache" / f"sync-expert-{name}-{corpus_digest(corpus)}-{SYNC_TRAIN_STEPS}.safetensors"
+    default_expert = ROOT / "cache" / f"sync-expert-{name}-{corpus_digest(corpus)}-{SYNC_TRAIN_CLIPS}x{SYNC_TRAIN_STEPS}.safetensors"
     expert = load_sync_expert(corpus, Path(args.sync_expert or default_expert))
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     if args.corpus == "grid-test":
