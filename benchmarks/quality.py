@@ -376,7 +376,8 @@ def main() -> None:
     if args.quick:
         test = test.select(range(min(QUICK_CLIPS, len(test))))
     name = args.corpus.removesuffix("-test")
-    default_expert = ROOT / "cache" / f"sync-expert-{name}-{corpus_digest(corpus)}-{SYNC_TRAIN_CLIPS}x{SYNC_TRAIN_STEPS}.safetensors"
+    expert_name = f"sync-expert-{name}-{corpus_digest(corpus)}-{SYNC_TRAIN_CLIPS}x{SYNC_TRAIN_STEPS}.safetensors"
+    default_expert = ROOT / "cache" / expert_name
     expert = load_sync_expert(corpus, Path(args.sync_expert or default_expert))
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     if args.corpus == "grid-test":
