@@ -32,7 +32,8 @@ from speech2video import Speech2VideoConfig, Speech2VideoModel
 from speech2video.teachers.targets import TARGETS_INFO
 from speech2video.training.checkpointing import resume, save_checkpoint
 from speech2video.training.distillation import collate, distillation_losses, fit_voice_statistics_scaler, load_corpora
-from speech2video.training.distributed import average_gradients, require_replicated_parameters
+from speech2video.training.distributed import (average_gradients, require_replicated_parameters,
+                                               warn_if_one_cpu_thread)
 from speech2video.training.logs import log_step
 
 logger = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ def main(argv=None):
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.INFO)
     logger.info(accelerator.state)
     require_replicated_parameters(accelerator)
+    warn_if_one_cpu_thread(accelerator, logger)
     set_seed(args.seed)
 
     train_dataset = load_corpora(args.dataset_path, "train")

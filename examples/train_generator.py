@@ -51,7 +51,8 @@ from speech2video.modeling_speech2video import MOTION_WARMUP
 from speech2video.teachers.synthtalk import SynthTalkTeacher
 from speech2video.training.checkpointing import resume, save_checkpoint
 from speech2video.training.distillation import load_corpora
-from speech2video.training.distributed import average_gradients, require_replicated_parameters
+from speech2video.training.distributed import (average_gradients, require_replicated_parameters,
+                                               warn_if_one_cpu_thread)
 from speech2video.training.generator import (
     collate_generator, fit_mouth_shapes, motion_codes, perceptual_loss, random_view, reconstruction_error,
     reconstruction_loss, student_features, sync_loss, sync_windows, widen_generator,
@@ -173,6 +174,7 @@ def main(argv=None):
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.INFO)
     logger.info(accelerator.state)
     require_replicated_parameters(accelerator)
+    warn_if_one_cpu_thread(accelerator, logger)
     set_seed(args.seed)
     output_dir.mkdir(parents=True, exist_ok=True)
 

@@ -134,6 +134,34 @@ def test_sharded_setups_are_refused_with_a_clear_message():
     require_replicated_parameters(SimpleNamespace(distributed_type=DistributedType.MULTI_CPU))
 
 
+def test_one_cpu_thread_of_several_cores_is_warned_about(monkeypatch, caplog):
+    """`accelerate launch` gives a CPU process one thread: a single process is told how to use every core."""
+    import logging
+    from types import SimpleNamespace
+
+    import torch
+
+    from speech2video.training import distributed
+
+    logger = logging.getLogger("test_threads")
+    single_cpu = SimpleNamespace(device=torch.device("cpu"), num_processes=1)
+    monkeypatch.setattr(distributed.os, "cpu_count", lambda: 4)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with caplog.at_level(logging.WARNING, logger="test_threads"):
+            distributed.warn_if_one_cpu_thread(single_cpu, logger)
+            distributed.warn_if_one_cpu_thread(SimpleNamespace(device=torch.device("cpu"), num_processes=2), logger)
+        assert [r.getMessage() for r in caplog.records] == [
+            "training on 1 CPU thread of 4 cores; to use them all, run `accelerate launch --num_cpu_threads_per_process 4 ...`"]
+        torch.set_num_threads(2)
+        caplog.clear()
+        distributed.warn_if_one_cpu_thread(single_cpu, logger)
+        assert not caplog.records
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_resuming_drops_the_log_entries_the_run_takes_again(tmp_path):
     """Steps after the checkpoint, and a line the kill cut short, leave the log; earlier steps stay as they were."""
     from speech2video.training.logs import drop_logs_after

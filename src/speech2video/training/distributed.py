@@ -8,6 +8,9 @@ themselves before each optimizer step, as DDP would have: every process then tak
 
 from __future__ import annotations
 
+import logging
+import os
+
 import torch
 from accelerate.utils import DistributedType
 
@@ -20,6 +23,16 @@ def require_replicated_parameters(accelerator) -> None:
     if accelerator.distributed_type in SHARDED:
         raise SystemExit(f"{accelerator.distributed_type.value} is not supported by the speech2video training scripts "
                          "(they call the models' methods outside the wrapper's forward); launch with --multi_gpu (DDP)")
+
+
+def warn_if_one_cpu_thread(accelerator, logger: logging.Logger) -> None:
+    """Warn when a single training process on the CPU computes with one thread of several cores: `accelerate
+    launch` sets OMP_NUM_THREADS=1 unless given `--num_cpu_threads_per_process N` (or `--cpu`), which halves
+    the speed on a 2-core machine. Several processes, or a deliberate single thread, are left as they are."""
+    cores = os.cpu_count() or 1
+    if accelerator.device.type == "cpu" and accelerator.num_processes == 1 and torch.get_num_threads() == 1 < cores:
+        logger.warning(f"training on 1 CPU thread of {cores} cores; to use them all, run "
+                       f"`accelerate launch --num_cpu_threads_per_process {cores} ...`")
 
 
 def average_gradients(accelerator, optimizer) -> None:
