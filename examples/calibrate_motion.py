@@ -8,7 +8,8 @@ validation clips at a few scales of the motion codes and keeps the one whose fli
 clips' (bisection; flicker grows with the scale), then saves the model with it. Weights are untouched. By
 default it only damps (`--max_scale 1`): codes beyond the trained ones are an extrapolation. A model whose
 flicker does not change with the scale has a collapsed motion process (its faces move only by rendering
-jitter); the script says so.
+jitter); the script says so, as it does when even no motion at all flickers more than the real videos (the
+scale is then 0: no blinks or head motion, whatever the seed).
 
     python examples/calibrate_motion.py --model grid-s1-128 --dataset_path corpora/grid_s1 \
         --output_dir outputs/grid-s1-128-calibrated
@@ -99,6 +100,11 @@ def main(argv=None):
         logger.warning("the motion scale barely changes the videos (flicker %.5f at 0, %.5f at %g): this model's "
                        "motion process has collapsed, its faces move only by rendering jitter; retrain the generator",
                        measured[0.0], measured[args.max_scale], args.max_scale)
+    if scale == 0.0:
+        logger.warning("with no motion at all this model's frames already change as much as the real videos' (flicker "
+                       "%.5f, real %.5f): its motion is switched off, so its faces will not blink or move their head "
+                       "and the seed changes nothing; its rendering jitters, so retraining the generator is the cure",
+                       measured[0.0], real)
     pipe.model.config.motion_scale = scale
     pipe.model.save_pretrained(output_dir)
     print(json.dumps({
