@@ -36,6 +36,12 @@ def render(model, seconds: float = 2.0) -> np.ndarray:
     return torch.cat(videos).numpy()
 
 
+def figure(values: dict, key: str) -> str:
+    """A table cell: the value to 3 decimals (never -0.000), with its standard error when the benchmark gives one."""
+    cell = f"{round(values[key], 3) + 0.0:.3f}"
+    return cell + (f" ± {values[key + '_se']:.3f}" if key + "_se" in values else "")
+
+
 def write_model_card(target: Path, args) -> None:
     """README.md: front matter from `ModelCardData`, then the card body and the benchmark table."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -43,20 +49,19 @@ def write_model_card(target: Path, args) -> None:
     benchmark = json.loads(Path(args.metrics).read_text())
     results = benchmark["results"]
     speech_only = results["speech-only"]
+    metrics = [key for key in speech_only if not key.endswith("_se")]  # bootstrap standard errors go beside their figure
     data = ModelCardData(
         license=args.license, library_name="speech2video", model_name=args.name,
         datasets=args.dataset, tags=["speech2video", "talking-face", "audio-to-video", "cross-modal-distillation"],
         eval_results=[
             EvalResult(task_type="speech-to-video", dataset_type=args.dataset[0], dataset_name=args.dataset[0],
-                       dataset_split="test", metric_type=key, metric_value=round(value, 4))
-            for key, value in speech_only.items()
+                       dataset_split="test", metric_type=key, metric_value=round(speech_only[key], 4))
+            for key in metrics
         ],
     )
-    metrics = list(speech_only)
     report = "results-grid.md" if benchmark.get("corpus") == "grid-test" else "results.md"
     table = ["| | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
-    table += [f"| {row} | " + " | ".join(f"{round(values[m], 3) + 0.0:.3f}" for m in metrics) + " |"  # no -0.000
-              for row, values in results.items()]
+    table += [f"| {row} | " + " | ".join(figure(values, m) for m in metrics) + " |" for row, values in results.items()]
     text = (
         f"---\n{data.to_yaml()}\n---\n\n{Path(args.card_body).read_text().strip()}\n\n## Metrics\n\n"
         f"Measured by `python benchmarks/quality.py {benchmark['command']}` on {benchmark['clips']} held-out clips "

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import speech_like
+from conftest import load_example_script, speech_like
 from speech2video import Speech2VideoPipeline, embedded_models
 from speech2video.checkpoints import DEFAULT_MODEL, PRETRAINED_DIR
 
@@ -22,6 +22,18 @@ def test_embedded_checkpoint_renders_one_second_of_video(name):
     assert abs(sum(video.emotion_probs.values()) - 1) < 1e-4
     card = (PRETRAINED_DIR / name / "README.md").read_text()
     assert card.startswith("---") and "license:" in card and "## Metrics" in card
+
+
+@pytest.mark.parametrize("name", embedded_models())
+def test_model_card_metadata_lists_the_metrics_not_their_standard_errors(name):
+    front_matter = (PRETRAINED_DIR / name / "README.md").read_text().split("---")[1]
+    assert "type: sync_within_1_frame" in front_matter and "_se\n" not in front_matter
+
+
+def test_model_card_cells_carry_their_standard_error():
+    figure = load_example_script("release_checkpoint").figure
+    assert figure({"emotion_accuracy": 0.38, "emotion_accuracy_se": 0.0358}, "emotion_accuracy") == "0.380 ± 0.036"
+    assert figure({"identity_r2_control": -0.0001}, "identity_r2_control") == "0.000"
 
 
 def test_the_pipeline_task_defaults_to_the_embedded_model():
