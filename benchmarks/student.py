@@ -6,10 +6,13 @@ mouth-opening correlation with the ground truth, and two leakage probes (ridge r
 validation split, scored on the test split): identity from the pooled content features, and emotion
 from the identity embedding. Low leakage means content and identity are disentangled. With
 `--grid_corpus`, also the per-frame correlation of its mouth opening with the inner-lip gap measured by the
-68 landmarks on real GRID clips (either corpus can be given alone).
+68 landmarks on real GRID clips; with `--real_corpus`, the same per clip on real speakers no model was
+trained on, e.g. a corpus built from ../shared/data/real_multi (any of the corpora can be given alone).
 
     python benchmarks/student.py --model outputs/student --corpus corpora/synthtalk-targets
     python benchmarks/student.py --model grid-s1-128 --grid_corpus corpora/grid_s1   # the GRID lips only
+    python examples/build_corpus.py --input_dir ../shared/data/real_multi --output_dir corpora/real_multi --split_by none
+    python benchmarks/student.py --model synthtalk-128 --real_corpus corpora/real_multi   # unseen real speakers
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import json
 
 import numpy as np
 import torch
-from datasets import load_from_disk
+from datasets import concatenate_datasets, load_from_disk
 from transformers import Wav2Vec2FeatureExtractor
 
 from speech2video import Speech2VideoModel
@@ -49,9 +52,8 @@ def student_outputs(model, split) -> dict:
 
 
 @torch.no_grad()
-def grid_mouth_correlation(model, split) -> float:
-    """Pearson correlation over all frames of `split` (real clips) of the student's mouth opening with the
-    inner-lip gap measured on the frames."""
+def mouth_tracks(model, split) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per real clip of `split`: the student's mouth opening (T,) and the inner-lip gap measured on its frames (T,)."""
     extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True)
     predicted, measured = [], []
     for row in split:
@@ -59,7 +61,39 @@ def grid_mouth_correlation(model, split) -> float:
         num_frames = torch.tensor([row["num_frames"]])
         predicted.append(model.encode_speech(inputs.input_values, None, num_frames).mouth_open[0].numpy())
         measured.append(inner_lip_gap(mouth_landmarks(decode_frames(row))))
+    return predicted, measured
+
+
+def grid_mouth_correlation(model, split) -> float:
+    """Pearson correlation over all frames of `split` (one speaker's real clips) of the student's mouth opening
+    with the inner-lip gap measured on the frames."""
+    predicted, measured = mouth_tracks(model, split)
     return mouth_opening_correlation(np.concatenate(predicted), np.concatenate(measured))
+
+
+def loudness(audio: np.ndarray, num_frames: int) -> np.ndarray:
+    """Log energy (num_frames,) of the audio over each video frame: the plainest guess at the mouth opening."""
+    spans = np.array_split(np.asarray(audio, np.float64), num_frames)
+    return np.array([10 * np.log10(np.mean(span**2) + 1e-8) for span in spans])
+
+
+def real_speakers_mouth_correlations(model, corpus) -> dict:
+    """The same correlation per clip over every split of a corpus of several real speakers, whose mouths and
+    crops differ in size, so clips are not pooled (mean, median and each clip's), beside the loudness of the
+    audio as a reference. Clips with silent audio are left out."""
+    clips = concatenate_datasets(list(corpus.values()))
+    voiced = clips.filter(lambda row: np.abs(decode_audio(row)).max() > 0)
+    correlations = [mouth_opening_correlation(p, m) for p, m in zip(*mouth_tracks(model, voiced))]
+    by_loudness = [mouth_opening_correlation(loudness(decode_audio(row), row["num_frames"]),
+                                             inner_lip_gap(mouth_landmarks(decode_frames(row)))) for row in voiced]
+    return {
+        "real_clips": len(voiced),
+        "real_clips_silent_left_out": len(clips) - len(voiced),
+        "real_mouth_corr_per_clip_mean": round(float(np.mean(correlations)), 4),
+        "real_mouth_corr_per_clip_median": round(float(np.median(correlations)), 4),
+        "real_loudness_corr_per_clip_mean": round(float(np.mean(by_loudness)), 4),
+        "real_mouth_corr_by_clip": {clip: round(float(c), 4) for clip, c in zip(voiced["clip_id"], correlations)},
+    }
 
 
 def ridge_probe(train_x, train_y, test_x, alpha: float = 1.0):
@@ -106,9 +140,11 @@ def main() -> None:
     parser.add_argument("--corpus", default=None, help="SynthTalk corpus with teacher targets")
     parser.add_argument("--grid_corpus", default=None, help="GRID corpus (examples/build_corpus.py --preset grid)")
     parser.add_argument("--grid_split", default="test", help="split of --grid_corpus to measure (validation while tuning)")
+    parser.add_argument("--real_corpus", default=None,
+                        help="a corpus of other real speakers no model trained on (examples/build_corpus.py), all splits")
     args = parser.parse_args()
-    if args.corpus is None and args.grid_corpus is None:
-        parser.error("give --corpus (SynthTalk with teacher targets), --grid_corpus, or both")
+    if not (args.corpus or args.grid_corpus or args.real_corpus):
+        parser.error("give --corpus (SynthTalk with teacher targets), --grid_corpus, --real_corpus, or several")
 
     model = Speech2VideoModel.from_pretrained(args.model).eval()
     figures = {"model": args.model}
@@ -120,6 +156,8 @@ def main() -> None:
             f"grid_{args.grid_split}_clips": len(grid),
             "grid_mouth_corr_with_landmarks": round(grid_mouth_correlation(model, grid), 4),
         })
+    if args.real_corpus:
+        figures.update(real_speakers_mouth_correlations(model, load_from_disk(args.real_corpus)))
     print(json.dumps(figures, indent=1))
 
 
