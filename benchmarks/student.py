@@ -83,9 +83,10 @@ def real_speakers_mouth_correlations(model, corpus) -> dict:
     audio as a reference. Clips with silent audio are left out."""
     clips = concatenate_datasets(list(corpus.values()))
     voiced = clips.filter(lambda row: np.abs(decode_audio(row)).max() > 0)
-    correlations = [mouth_opening_correlation(p, m) for p, m in zip(*mouth_tracks(model, voiced))]
-    by_loudness = [mouth_opening_correlation(loudness(decode_audio(row), row["num_frames"]),
-                                             inner_lip_gap(mouth_landmarks(decode_frames(row)))) for row in voiced]
+    predicted, measured = mouth_tracks(model, voiced)
+    correlations = [mouth_opening_correlation(p, m) for p, m in zip(predicted, measured)]
+    by_loudness = [mouth_opening_correlation(loudness(decode_audio(row), row["num_frames"]), m)
+                   for row, m in zip(voiced, measured)]
     return {
         "real_clips": len(voiced),
         "real_clips_silent_left_out": len(clips) - len(voiced),
