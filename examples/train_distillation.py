@@ -246,7 +246,7 @@ def main(argv=None):
             progress.set_postfix(**{k: round(v, 4) for k, v in logs.items()})
             if global_step % args.checkpointing_steps == 0:
                 save_checkpoint(accelerator, output_dir, global_step, args.checkpoints_total_limit)
-            if accelerator.is_main_process and (global_step % args.validation_steps == 0 or global_step == args.max_train_steps):
+            if accelerator.is_main_process and global_step % args.validation_steps == 0 and global_step < args.max_train_steps:
                 metrics = validate(accelerator.unwrap_model(model), validation_dataset, feature_extractor, labels)
                 accelerator.log({f"val_{k}": v for k, v in metrics.items()}, step=global_step)
                 logger.info("step %d validation %s", global_step, json.dumps(metrics))
@@ -257,7 +257,8 @@ def main(argv=None):
     if accelerator.is_main_process:
         student = accelerator.unwrap_model(model)
         student.save_pretrained(output_dir)
-        metrics = validate(student, validation_dataset, feature_extractor, labels)
+        metrics = validate(student, validation_dataset, feature_extractor, labels)  # the last step's validation
+        accelerator.log({f"val_{k}": v for k, v in metrics.items()}, step=global_step)
         (output_dir / "validation_metrics.json").write_text(json.dumps(metrics, indent=2))
         print(json.dumps({"step": global_step, **metrics}))
     accelerator.end_training()

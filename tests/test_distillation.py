@@ -60,10 +60,13 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
     script = load_example_script("train_distillation")
     common = ["--dataset_path", str(corpus_with_targets / "targets"), str(mouth_only), "--output_dir", str(tmp_path / "lips"),
               "--train_batch_size", "4",
-              "--max_frames", "25", "--max_train_steps", "6", "--validation_steps", "1000", "--init_model", str(start)]
+              "--max_frames", "25", "--max_train_steps", "6", "--validation_steps", "3", "--init_model", str(start)]
     with pytest.raises(SystemExit, match="no teacher_emotion, teacher_identity"):
         script.main(common)
+    validated, validate = [], script.validate
+    monkeypatch.setattr(script, "validate", lambda *a: validated.append(1) or validate(*a))
     script.main([*common, "--no_identity_distillation", "--no_emotion_distillation", "--mask_time_prob", "0.05"])
+    assert len(validated) == 2  # at step 3, and once at the end (step 6)
     logs = [json.loads(line) for line in (tmp_path / "lips" / "losses.jsonl").read_text().splitlines()]
     assert len(logs) == 6 and set(logs[0]) == {"step", "loss", "loss_mouth"} and all(math.isfinite(e["loss"]) for e in logs)
     tuned, initial = Speech2VideoModel.from_pretrained(tmp_path / "lips"), Speech2VideoModel.from_pretrained(start)
