@@ -11,7 +11,8 @@ emotion distribution and the per-frame mouth opening, cached as corpus columns b
 
 `--init_model` starts from a trained model instead, e.g. to fine-tune a student's lips on a real speaker whose
 corpus has only mouth targets (`cache_teacher_targets.py --teacher mouth`), with the identity and emotion
-losses off (`--no_identity_distillation --no_emotion_distillation`).
+losses off (`--no_identity_distillation --no_emotion_distillation`); the saved model then says it does not
+infer the speaker (`config.infers_speaker`), so the pipeline reports no emotion for it.
 """
 
 import argparse
@@ -179,6 +180,8 @@ def main(argv=None):
     train_dataset = load_corpora(args.dataset_path, "train")
     validation_dataset = load_corpora(args.dataset_path, "validation")
     model = build_model(args, train_dataset)
+    if args.no_identity_distillation and args.no_emotion_distillation:  # its speaker heads go untrained, or drift
+        model.config.infers_speaker = False
     if args.mask_time_prob is not None:
         set_time_masking(model, args.mask_time_prob)
     labels = model.config.emotion_labels

@@ -70,7 +70,7 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
     logs = [json.loads(line) for line in (tmp_path / "lips" / "losses.jsonl").read_text().splitlines()]
     assert len(logs) == 6 and set(logs[0]) == {"step", "loss", "loss_mouth"} and all(math.isfinite(e["loss"]) for e in logs)
     tuned, initial = Speech2VideoModel.from_pretrained(tmp_path / "lips"), Speech2VideoModel.from_pretrained(start)
-    assert tuned.config.identity_dim == 14
+    assert tuned.config.identity_dim == 14 and not tuned.config.infers_speaker  # its speaker heads were not trained
     assert not torch.equal(tuned.encoder.mouth_head.weight, initial.encoder.mouth_head.weight)  # the lips trained
     # the lips alone: the training steps never compute the voice statistics (nor identity and emotion);
     # the final validation, without gradients, still reports emotion

@@ -67,6 +67,16 @@ def test_emotion_override(tiny_pipeline, wav_file):
         tiny_pipeline(str(wav_file), emotion="bored")
 
 
+def test_a_model_that_does_not_infer_the_speaker_reports_no_emotion(tiny_model_dir, wav_file, tmp_path):
+    from speech2video import Speech2VideoModel
+
+    lips_only = Speech2VideoModel.from_pretrained(tiny_model_dir)
+    lips_only.config.infers_speaker = False
+    lips_only.save_pretrained(tmp_path / "lips-only")
+    video = Speech2VideoPipeline.from_pretrained(tmp_path / "lips-only")(str(wav_file), seed=0)
+    assert video.emotion_probs == {} and video.emotion is None and video.frames.shape[0] == 30
+
+
 @pytest.mark.parametrize("rate,channels", [(44_100, 2), (8_000, 1), (48_000, 6)])
 def test_any_rate_and_channel_count(tiny_pipeline, tmp_path, rate, channels):
     path = tmp_path / "in.wav"

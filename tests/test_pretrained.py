@@ -19,7 +19,10 @@ def test_embedded_checkpoint_renders_one_second_of_video(name):
     assert video.frames.shape == (25, pipe.model.config.image_size, pipe.model.config.image_size, 3)
     assert video.frames.std() > 10, "a flat image, not a face"
     assert np.abs(np.diff(video.frames.astype(np.float32), axis=0)).mean() > 0, "no motion at all"
-    assert abs(sum(video.emotion_probs.values()) - 1) < 1e-4
+    if pipe.model.config.infers_speaker:
+        assert abs(sum(video.emotion_probs.values()) - 1) < 1e-4
+    else:  # a lips-only fine-tune (grid-s1-128): no emotion is reported
+        assert video.emotion_probs == {} and video.emotion is None
     card = (PRETRAINED_DIR / name / "README.md").read_text()
     assert card.startswith("---") and "license:" in card and "## Metrics" in card
 

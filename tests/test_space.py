@@ -69,6 +69,12 @@ def test_the_motion_slider_stops_where_the_pipeline_does(client):
     assert app.motion_limit("grid-s1-128") == 2.0
 
 
+def test_a_model_that_does_not_infer_the_speaker_says_so(client):
+    _, app, _ = client
+    assert "does not infer the speaker" in app.voice_summary(app.load_pipeline("grid-s1-128"), np.zeros(14))
+    assert "voice sounds" in app.voice_summary(app.load_pipeline("synthtalk-128"), np.full(14, 0.5))
+
+
 def test_silent_and_too_long_recordings_get_clear_messages(client, tmp_path):
     from gradio_client import handle_file
 

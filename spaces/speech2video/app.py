@@ -53,6 +53,8 @@ def read_speech(audio_path: str | None, video_path: str | None) -> np.ndarray:
 
 def voice_summary(pipe: Speech2VideoPipeline, identity: np.ndarray) -> str:
     """What the model inferred about the speaker, in words (SynthTalk models know what their dimensions mean)."""
+    if not pipe.model.config.infers_speaker:
+        return "This model does not infer the speaker: every voice gets the face it was trained on."
     if pipe.model.config.identity_teacher != "synthtalk":
         return f"Identity embedding: {len(identity)} numbers (the identity teacher's space)."
     from speech2video.data.synthtalk.speakers import IDENTITY_DIMENSIONS

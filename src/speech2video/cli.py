@@ -53,7 +53,8 @@ def run_generate(args) -> None:
     video = pipe(args.input, emotion=args.emotion, seed=args.seed, fps=args.fps, motion_scale=args.motion_scale,
                  reference_image=args.reference_image, stream=True)
     path = video.save(args.output, overwrite=args.overwrite)  # frames go to the file as they are rendered
-    print(f"wrote {path} ({video.num_frames} frames, {video.duration:.2f} s, emotion: {video.emotion})")
+    heard = f", emotion: {video.emotion}" if video.emotion else ""
+    print(f"wrote {path} ({video.num_frames} frames, {video.duration:.2f} s{heard})")
 
 
 def run_synthtalk(args) -> None:

@@ -56,6 +56,9 @@ class Speech2VideoConfig(PretrainedConfig):
             reading thresholded at 0.5), for dimensions the face teacher read as 0 or 1 in training (SynthTalk's
             gender): an in-between reading, never seen in training, renders an ambiguous face. The identity the
             pipeline reports, and an identity or picture given in its place, pass unchanged.
+        infers_speaker (`bool`): whether the identity and emotion heads read the speaker from the voice. False
+            for a model whose lips alone were fine-tuned (`train_distillation.py --no_identity_distillation
+            --no_emotion_distillation` sets it): its heads drifted, so the pipeline reports no emotion for it.
         content_dim (`int`): size of the per-frame content (lip) features.
         content_context (`int`): frames of temporal context on each side of a frame for the generator.
         motion_noise_dim, motion_dim (`int`): the recurrent noise process driving blinks and head motion.
@@ -97,6 +100,7 @@ class Speech2VideoConfig(PretrainedConfig):
         emotion_embed_dim: int = 32,
         emotion_temperature: float = 1.0,
         binary_identity_dims: list[int] | tuple[int, ...] = (),
+        infers_speaker: bool = True,
         content_dim: int = 128,
         content_context: int = 2,
         motion_noise_dim: int = 16,
@@ -128,6 +132,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.emotion_embed_dim = emotion_embed_dim
         self.emotion_temperature = float(emotion_temperature)
         self.binary_identity_dims = list(binary_identity_dims)
+        self.infers_speaker = bool(infers_speaker)
         self.content_dim = content_dim
         self.content_context = content_context
         self.motion_noise_dim = motion_noise_dim

@@ -35,7 +35,8 @@ class InferredFromVoice:
     """What the model read from the voice, and the speech the video goes with.
 
     fps; audio (num_samples,) float32 mono at `sampling_rate` (the input speech); emotion_probs
-    {label: probability} and identity_embedding (D,) as inferred from the voice (or overridden).
+    {label: probability} and identity_embedding (D,) as inferred from the voice (or overridden); emotion_probs
+    is empty for a model that does not infer the speaker (`config.infers_speaker`).
     """
 
     fps: float
@@ -45,9 +46,9 @@ class InferredFromVoice:
     identity_embedding: np.ndarray = field(repr=False)
 
     @property
-    def emotion(self) -> str:
-        """The most probable (or the overriding) emotion."""
-        return max(self.emotion_probs, key=self.emotion_probs.get)
+    def emotion(self) -> str | None:
+        """The most probable (or the overriding) emotion; None when the model does not infer it."""
+        return max(self.emotion_probs, key=self.emotion_probs.get) if self.emotion_probs else None
 
 
 @dataclass
@@ -283,7 +284,8 @@ class Speech2VideoPipeline(Pipeline):
             "fps": fps,
             "audio": np.asarray(audio).reshape(-1),
             "sampling_rate": self.model.config.sampling_rate,
-            "emotion_probs": dict(zip(self.model.config.emotion_labels, emotion_probs.float().tolist())),
+            "emotion_probs": (dict(zip(self.model.config.emotion_labels, emotion_probs.float().tolist()))
+                              if self.model.config.infers_speaker else {}),
             "identity_embedding": identity_embeds.float().numpy(),
         }
 
