@@ -26,6 +26,7 @@ from datasets import concatenate_datasets, load_from_disk
 from transformers import Wav2Vec2FeatureExtractor
 
 from speech2video import Speech2VideoModel
+from speech2video.audio import frame_energy
 from speech2video.data.synthtalk.speakers import IDENTITY_NAMES, VOICE_LINKED
 from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.evaluation import inner_lip_gap, mouth_landmarks, mouth_opening_correlation, r2_per_dimension
@@ -71,12 +72,6 @@ def grid_mouth_correlation(model, split) -> float:
     return mouth_opening_correlation(np.concatenate(predicted), np.concatenate(measured))
 
 
-def loudness(audio: np.ndarray, num_frames: int) -> np.ndarray:
-    """Log energy (num_frames,) of the audio over each video frame: the plainest guess at the mouth opening."""
-    spans = np.array_split(np.asarray(audio, np.float64), num_frames)
-    return np.array([10 * np.log10(np.mean(span**2) + 1e-8) for span in spans])
-
-
 def real_speakers_mouth_correlations(model, corpus) -> dict:
     """The same correlation per clip over every split of a corpus of several real speakers, whose mouths and
     crops differ in size, so clips are not pooled (mean, median and each clip's), beside the loudness of the
@@ -85,8 +80,9 @@ def real_speakers_mouth_correlations(model, corpus) -> dict:
     voiced = clips.filter(lambda row: np.abs(decode_audio(row)).max() > 0)
     predicted, measured = mouth_tracks(model, voiced)
     correlations = [mouth_opening_correlation(p, m) for p, m in zip(predicted, measured)]
-    by_loudness = [mouth_opening_correlation(loudness(decode_audio(row), row["num_frames"]), m)
-                   for row, m in zip(voiced, measured)]
+    by_loudness = [mouth_opening_correlation(  # the audio's level per frame, in dB: the plainest guess at the lips
+        20 * np.log10(frame_energy(decode_audio(row), row["num_frames"], row["fps"]) + 1e-4), m)
+        for row, m in zip(voiced, measured)]
     return {
         "real_clips": len(voiced),
         "real_clips_silent_left_out": len(clips) - len(voiced),

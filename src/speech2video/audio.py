@@ -54,6 +54,13 @@ def load_audio(source, sampling_rate: int | None = None, target_rate: int = SAMP
     return _resample(samples, rate, target_rate)
 
 
+def frame_energy(audio: np.ndarray, num_frames: int, fps: float, sampling_rate: int = SAMPLING_RATE) -> np.ndarray:
+    """RMS of the audio (N,) over each of `num_frames` video frames at `fps`, (T,); 0 past the audio's end."""
+    hop = sampling_rate / fps
+    edges = np.round(np.arange(num_frames + 1) * hop).astype(int).clip(0, len(audio))
+    return np.array([np.sqrt(np.mean(audio[a:b] ** 2)) if b > a else 0.0 for a, b in zip(edges[:-1], edges[1:])])
+
+
 def _check_rate(sampling_rate) -> int:
     if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, (int, np.integer, float)):
         raise AudioError(f"sampling_rate must be a number of samples per second, got {sampling_rate!r}")

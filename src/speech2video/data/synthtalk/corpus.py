@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...audio import frame_energy
 from ..schema import FPS, SPLIT_FRACTIONS, encode_clip_row, synthtalk_features
 from .animation import blink_track, head_track, mouth_track
 from .emotions import EMOTIONS
@@ -81,7 +82,7 @@ def make_clip(speaker: Speaker, emotion: str, intensity: float, text: str, seed:
     rng = np.random.default_rng([seed, 4])
     mouth = mouth_track(phonemes, times, duration, num_frames, fps, resting_open=0.5 * strength * style.mouth_open)
     blink = blink_track(num_frames, fps, rng, style.blink_rate**strength)
-    energy = _frame_energy(audio, num_frames, fps)
+    energy = frame_energy(audio, num_frames, fps)
     pose = head_track(num_frames, energy, rng, style.head_energy**strength)
 
     look = FaceLook.from_identity(speaker.identity, style, strength)
@@ -103,13 +104,6 @@ def add_roughness(speech: np.ndarray, roughness: float, rng: np.random.Generator
     band = sosfiltfilt(butter(2, (20, 80), "bandpass", fs=SAMPLING_RATE, output="sos"), rng.standard_normal(len(speech)))
     band /= band.std() + 1e-9
     return (speech * (1 + 0.06 * roughness * band)).astype(np.float32)
-
-
-def _frame_energy(audio: np.ndarray, num_frames: int, fps: float) -> np.ndarray:
-    """RMS of the audio over each video frame, (T,)."""
-    hop = SAMPLING_RATE / fps
-    edges = np.round(np.arange(num_frames + 1) * hop).astype(int).clip(0, len(audio))
-    return np.array([np.sqrt(np.mean(audio[a:b] ** 2)) if b > a else 0.0 for a, b in zip(edges[:-1], edges[1:])])
 
 
 def split_speakers(num_speakers: int) -> dict[str, range]:
