@@ -11,6 +11,7 @@ trained on, e.g. a corpus built from ../shared/data/real_multi (any of the corpo
 
     python benchmarks/student.py --model outputs/student --corpus corpora/synthtalk-targets
     python benchmarks/student.py --model grid-s1-128 --grid_corpus corpora/grid_s1   # the GRID lips only
+    python benchmarks/student.py --model grid-s1-128 --grid_corpus corpora/grid_s1 --voice_shifts -4 4 8   # other voices
     python examples/build_corpus.py --input_dir ../shared/data/real_multi --output_dir corpora/real_multi --split_by none
     python benchmarks/student.py --model synthtalk-128 --real_corpus corpora/real_multi   # unseen real speakers
 """
@@ -21,7 +22,9 @@ import argparse
 import json
 
 import numpy as np
+import soxr
 import torch
+from scipy.signal import istft, stft
 from datasets import concatenate_datasets, load_from_disk
 from transformers import Wav2Vec2FeatureExtractor
 
@@ -52,24 +55,55 @@ def student_outputs(model, split) -> dict:
     return outputs
 
 
+def shifted_voice(audio: np.ndarray, semitones: float, n_fft: int = 512, hop: int = 128) -> np.ndarray:
+    """The same speech (n,) at the same tempo with all its frequencies, pitch and formants alike, `semitones`
+    higher (lower if negative): as a smaller (larger) speaker would say it. A phase vocoder stretches it in time
+    by the frequency ratio, then resampling brings it back to its length, (n,) float32."""
+    ratio = 2 ** (semitones / 12)
+    _, _, spectrum = stft(audio, nperseg=n_fft, noverlap=n_fft - hop)  # (bins, steps)
+    position = np.arange(0, spectrum.shape[1] - 1, 1 / ratio)
+    step, fraction = position.astype(int), position % 1
+    magnitude = (1 - fraction) * np.abs(spectrum[:, step]) + fraction * np.abs(spectrum[:, step + 1])
+    expected = 2 * np.pi * hop * np.arange(spectrum.shape[0])[:, None] / n_fft  # each bin's phase advance per hop
+    deviation = np.angle(spectrum[:, step + 1]) - np.angle(spectrum[:, step]) - expected
+    advance = expected + (deviation + np.pi) % (2 * np.pi) - np.pi
+    phase = np.angle(spectrum[:, :1]) + np.cumsum(np.c_[np.zeros(len(advance)), advance[:, :-1]], axis=1)
+    _, stretched = istft(magnitude * np.exp(1j * phase), nperseg=n_fft, noverlap=n_fft - hop)
+    shifted = soxr.resample(stretched, 16_000 * ratio, 16_000)[: len(audio)]
+    return np.pad(shifted, (0, len(audio) - len(shifted))).astype(np.float32)
+
+
 @torch.no_grad()
-def mouth_tracks(model, split) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per real clip of `split`: the student's mouth opening (T,) and the inner-lip gap measured on its frames (T,)."""
+def predicted_mouths(model, split, semitones: float = 0) -> list[np.ndarray]:
+    """Per clip of `split`: the student's mouth opening (T,); with `semitones`, from the voice shifted that much
+    (`shifted_voice`)."""
     extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True)
-    predicted, measured = [], []
+    predicted = []
     for row in split:
-        inputs = extractor(decode_audio(row), sampling_rate=16_000, return_tensors="pt")
+        audio = decode_audio(row)
+        inputs = extractor(shifted_voice(audio, semitones) if semitones else audio, sampling_rate=16_000,
+                           return_tensors="pt")
         num_frames = torch.tensor([row["num_frames"]])
         predicted.append(model.encode_speech(inputs.input_values, None, num_frames).mouth_open[0].numpy())
-        measured.append(inner_lip_gap(mouth_landmarks(decode_frames(row))))
-    return predicted, measured
+    return predicted
 
 
-def grid_mouth_correlation(model, split) -> float:
+def measured_gaps(split) -> list[np.ndarray]:
+    """Per real clip of `split`: the inner-lip gap (T,) the 68 landmarks measure on its frames."""
+    return [inner_lip_gap(mouth_landmarks(decode_frames(row))) for row in split]
+
+
+def grid_mouth_correlations(model, split, voice_shifts=()) -> dict:
     """Pearson correlation over all frames of `split` (one speaker's real clips) of the student's mouth opening
-    with the inner-lip gap measured on the frames."""
-    predicted, measured = mouth_tracks(model, split)
-    return mouth_opening_correlation(np.concatenate(predicted), np.concatenate(measured))
+    with the inner-lip gap measured on the frames; and the same from the voice shifted by each of `voice_shifts`
+    semitones."""
+    measured = np.concatenate(measured_gaps(split))
+    correlation = lambda semitones: round(  # noqa: E731
+        mouth_opening_correlation(np.concatenate(predicted_mouths(model, split, semitones)), measured), 4)
+    figures = {"grid_mouth_corr_with_landmarks": correlation(0)}
+    if voice_shifts:
+        figures["grid_mouth_corr_voice_shifted"] = {f"{semitones:+g}": correlation(semitones) for semitones in voice_shifts}
+    return figures
 
 
 def real_speakers_mouth_correlations(model, corpus) -> dict:
@@ -78,7 +112,7 @@ def real_speakers_mouth_correlations(model, corpus) -> dict:
     audio as a reference. Clips with silent audio are left out."""
     clips = concatenate_datasets(list(corpus.values()))
     voiced = clips.filter(lambda row: np.abs(decode_audio(row)).max() > 0)
-    predicted, measured = mouth_tracks(model, voiced)
+    predicted, measured = predicted_mouths(model, voiced), measured_gaps(voiced)
     correlations = [mouth_opening_correlation(p, m) for p, m in zip(predicted, measured)]
     by_loudness = [mouth_opening_correlation(  # the audio's level per frame, in dB: the plainest guess at the lips
         20 * np.log10(frame_energy(decode_audio(row), row["num_frames"], row["fps"]) + 1e-4), m)
@@ -139,9 +173,14 @@ def main() -> None:
     parser.add_argument("--grid_split", default="test", help="split of --grid_corpus to measure (validation while tuning)")
     parser.add_argument("--real_corpus", default=None,
                         help="a corpus of other real speakers no model trained on (examples/build_corpus.py), all splits")
+    parser.add_argument("--voice_shifts", type=float, nargs="*", default=[],
+                        help="also the GRID lips from the voice shifted by these semitones, tempo kept (e.g. -4 4 8): "
+                             "the one speaker heard as larger or smaller ones")
     args = parser.parse_args()
     if not (args.corpus or args.grid_corpus or args.real_corpus):
         parser.error("give --corpus (SynthTalk with teacher targets), --grid_corpus, --real_corpus, or several")
+    if args.voice_shifts and not args.grid_corpus:
+        parser.error("--voice_shifts shifts the voice of --grid_corpus: give it too")
 
     model = Speech2VideoModel.from_pretrained(args.model).eval()
     figures = {"model": args.model}
@@ -149,10 +188,8 @@ def main() -> None:
         figures.update(synthtalk_figures(model, load_from_disk(args.corpus)))
     if args.grid_corpus:
         grid = load_from_disk(args.grid_corpus)[args.grid_split]
-        figures.update({
-            f"grid_{args.grid_split}_clips": len(grid),
-            "grid_mouth_corr_with_landmarks": round(grid_mouth_correlation(model, grid), 4),
-        })
+        figures[f"grid_{args.grid_split}_clips"] = len(grid)
+        figures.update(grid_mouth_correlations(model, grid, args.voice_shifts))
     if args.real_corpus:
         figures.update(real_speakers_mouth_correlations(model, load_from_disk(args.real_corpus)))
     print(json.dumps(figures, indent=1))

@@ -68,6 +68,9 @@ def parse_args(argv=None):
     parser.add_argument("--no_identity_distillation", action="store_true", help="ablation: no identity loss")
     parser.add_argument("--no_emotion_distillation", action="store_true", help="ablation: no emotion loss")
     parser.add_argument("--no_augmentation", action="store_true", help="no gain/noise/speed augmentation")
+    parser.add_argument("--max_speed_change", type=float, default=0.05,
+                        help="speed augmentation: each crop played 1 +- up to this fast (targets follow); the voice's "
+                             "pitch and formants move with it, so 0.25 (about 4 semitones) also stands for other speakers")
     parser.add_argument("--mask_time_prob", type=float, default=None,
                         help="SpecAugment: share of the encoder's time steps masked in training (e.g. 0.05); default: the model's")
     parser.add_argument("--validation_steps", type=int, default=250)
@@ -76,7 +79,10 @@ def parse_args(argv=None):
     parser.add_argument("--resume_from_checkpoint", default=None, help='a checkpoint folder or "latest"')
     parser.add_argument("--report_to", default=None, help='e.g. "tensorboard" (logs under output_dir/logs)')
     parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 <= args.max_speed_change < 1:
+        parser.error(f"--max_speed_change {args.max_speed_change}: give a fraction from 0 up to (not including) 1")
+    return args
 
 
 def build_model(args, train_dataset) -> Speech2VideoModel:
@@ -191,7 +197,8 @@ def main(argv=None):
 
     def collate_train(rows):
         batch_rng = np.random.default_rng([args.seed, zlib.crc32("".join(r["clip_id"] for r in rows).encode())])
-        return collate(rows, feature_extractor, args.max_frames, batch_rng, augment=not args.no_augmentation)
+        return collate(rows, feature_extractor, args.max_frames, batch_rng, augment=not args.no_augmentation,
+                       max_speed_change=args.max_speed_change)
 
     train_dataloader = torch.utils.data.DataLoader(
         train_dataset, batch_size=args.train_batch_size, shuffle=True, collate_fn=collate_train,

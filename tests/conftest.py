@@ -48,11 +48,11 @@ def tiny_pipeline(tiny_model_dir):
     return Speech2VideoPipeline.from_pretrained(tiny_model_dir)
 
 
-def load_example_script(name: str):
-    """Import `examples/<name>.py` as a module (the training scripts are files, not package modules)."""
+def load_example_script(name: str, folder: str = "examples"):
+    """Import `<folder>/<name>.py` as a module (the training scripts and benchmarks are files, not package modules)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "examples" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -217,3 +217,27 @@ def test_the_background_sounds_of_random_channel_are_low_and_at_the_snr_asked():
         assert 10 * np.log10(2.0 / np.mean(scaled**2)) == pytest.approx(20.0, abs=1e-6)
     amplitude = np.abs(np.fft.rfft(mains_hum(16_000, 50.0, 3.0, np.zeros(8))))  # 1 Hz bins
     assert np.argmax(amplitude) == 50 and amplitude[400] == pytest.approx(10 ** (-21 / 20) * amplitude[50])
+
+
+def test_speed_augmentation_keeps_audio_and_targets_aligned_within_the_range_asked(corpus_with_targets):
+    """A crop played up to 25 % faster or slower has as many targets as frames of audio, and its length moves
+    with the speed (a 25-frame crop lands on 20-34 frames); without a speed change only gain and noise vary."""
+    from datasets import load_from_disk
+
+    from speech2video.training.distillation import SAMPLES_PER_FRAME, crop_clip
+
+    row = load_from_disk(str(corpus_with_targets / "targets"))["train"][0]
+    lengths = set()
+    for seed in range(12):
+        audio, mouth = crop_clip(row, 25, np.random.default_rng(seed), augment=True, max_speed_change=0.25)
+        assert len(audio) == len(mouth) * SAMPLES_PER_FRAME and np.isfinite(mouth).all()
+        lengths.add(len(mouth))
+    assert min(lengths) >= 20 and max(lengths) <= 34 and len(lengths) >= 4
+    plain = {len(crop_clip(row, 25, np.random.default_rng(seed), augment=True, max_speed_change=0)[1]) for seed in range(6)}
+    assert plain == {25}
+
+
+def test_the_speed_change_must_be_a_fraction_below_one():
+    script = load_example_script("train_distillation")
+    with pytest.raises(SystemExit):
+        script.parse_args(["--dataset_path", "x", "--output_dir", "y", "--max_speed_change", "1.5"])

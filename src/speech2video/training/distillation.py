@@ -46,12 +46,14 @@ class DistillationBatch:
     frame_mask: torch.Tensor
 
 
-def crop_clip(row: dict, max_frames: int, rng: np.random.Generator, augment: bool = False):
+def crop_clip(row: dict, max_frames: int, rng: np.random.Generator, augment: bool = False,
+              max_speed_change: float = 0.05):
     """A random window of at most `max_frames` video frames: audio (n,) and the per-frame targets (t,).
 
     The window starts on a frame boundary so audio and frame targets stay aligned. With `augment`, the
-    audio gets a random gain, background noise (20-40 dB SNR) and a +-5% speed change (frame targets are
-    resampled with it, so their meaning does not change).
+    audio gets a random gain, background noise (20-40 dB SNR) and a speed change of up to `max_speed_change`
+    either way (frame targets are resampled with it, so their meaning does not change; the voice's pitch and
+    formants move with the speed, as another speaker's would: 0.05 is about a semitone, 0.25 four).
     """
     audio = decode_audio(row)
     mouth = np.asarray(row["teacher_mouth_open"], np.float32)
@@ -61,14 +63,14 @@ def crop_clip(row: dict, max_frames: int, rng: np.random.Generator, augment: boo
     audio = audio[start * SAMPLES_PER_FRAME:(start + length) * SAMPLES_PER_FRAME]
     mouth = mouth[start:start + length]
     if augment:
-        audio, mouth = _augment(audio, mouth, rng)
+        audio, mouth = _augment(audio, mouth, rng, max_speed_change)
     return audio, mouth
 
 
-def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator):
+def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator, max_speed_change: float):
     import soxr
 
-    speed = rng.uniform(0.95, 1.05)
+    speed = rng.uniform(1 - max_speed_change, 1 + max_speed_change)
     audio = soxr.resample(audio, 16_000 * speed, 16_000).astype(np.float32)  # faster speech, higher pitch
     frames = max(1, round(len(audio) / SAMPLES_PER_FRAME))
     mouth = np.interp(np.linspace(0, len(mouth) - 1, frames), np.arange(len(mouth)), mouth).astype(np.float32)
@@ -140,15 +142,16 @@ def bass_line(n: int, rng: np.random.Generator, sampling_rate: int = 16_000) -> 
     return bass
 
 
-def collate(rows: list[dict], feature_extractor, max_frames: int, rng: np.random.Generator, augment: bool = False):
-    """Rows of a corpus with teacher targets -> a padded `DistillationBatch`."""
+def collate(rows: list[dict], feature_extractor, max_frames: int, rng: np.random.Generator, augment: bool = False,
+            max_speed_change: float = 0.05):
+    """Rows of a corpus with teacher targets -> a padded `DistillationBatch` (`augment`: see `crop_clip`)."""
 
     def per_clip(column):
         if column not in rows[0]:
             return None
         return torch.tensor(np.array([row[column] for row in rows]), dtype=torch.float32)
 
-    crops = [crop_clip(row, max_frames, rng, augment) for row in rows]
+    crops = [crop_clip(row, max_frames, rng, augment, max_speed_change) for row in rows]
     features = feature_extractor([audio for audio, _ in crops], sampling_rate=16_000, padding=True,
                                  return_attention_mask=True, return_tensors="pt")
     num_frames = torch.tensor([len(mouth) for _, mouth in crops])

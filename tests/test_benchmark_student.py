@@ -1,0 +1,26 @@
+"""benchmarks/student.py's voice shift: the probe of whether the GRID lips follow a voice other than the speaker's."""
+
+import numpy as np
+import pytest
+
+from conftest import load_example_script
+
+
+def peak_frequency(audio, rate=16_000):
+    return np.argmax(np.abs(np.fft.rfft(audio * np.hanning(len(audio))))) * rate / len(audio)
+
+
+@pytest.mark.parametrize("semitones", [-4, 4, 12])
+def test_shifted_voice_moves_every_frequency_and_keeps_the_tempo(semitones):
+    benchmark = load_example_script("student", folder="benchmarks")
+    rate, time = 16_000, np.arange(32_000) / 16_000
+    syllables = (time % 0.5) < 0.25  # 250 ms of tone, 250 ms of silence, four times
+    audio = (np.sin(2 * np.pi * 220 * time) * syllables).astype(np.float32)
+
+    shifted = benchmark.shifted_voice(audio, semitones)
+
+    assert shifted.shape == audio.shape and shifted.dtype == np.float32
+    assert peak_frequency(shifted) == pytest.approx(220 * 2 ** (semitones / 12), rel=0.02)
+    envelope = np.abs(shifted).reshape(-1, 400).mean(1)  # 25 ms steps
+    by_lag = [np.corrcoef(np.roll(envelope, lag), np.abs(audio).reshape(-1, 400).mean(1))[0, 1] for lag in range(-2, 3)]
+    assert np.argmax(by_lag) == 2 and by_lag[2] > 0.8  # the syllables where they were
