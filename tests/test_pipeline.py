@@ -75,6 +75,8 @@ def test_a_model_that_does_not_infer_the_speaker_reports_no_emotion(tiny_model_d
     lips_only.save_pretrained(tmp_path / "lips-only")
     video = Speech2VideoPipeline.from_pretrained(tmp_path / "lips-only")(str(wav_file), seed=0)
     assert video.emotion_probs == {} and video.emotion is None and video.frames.shape[0] == 30
+    with pytest.raises(Speech2VideoError, match="takes no emotion"):
+        Speech2VideoPipeline.from_pretrained(tmp_path / "lips-only")(str(wav_file), emotion="happy")
 
 
 @pytest.mark.parametrize("rate,channels", [(44_100, 2), (8_000, 1), (48_000, 6)])

@@ -72,9 +72,8 @@ def generate(audio_path, video_path, model_name, emotion, seed, motion=1.0, pict
     if picture is not None and not pipe.model.config.takes_reference_image:
         raise gr.Error(f"{model_name} cannot use a picture (it has no identity teacher and no reference frames); "
                        "remove the picture or choose another model.")
-    labels = pipe.model.config.emotion_labels
-    if emotion != "auto" and emotion not in labels:
-        raise gr.Error(f"{model_name} knows the emotions {', '.join(labels)}; choose one of them or auto.")
+    if emotion not in emotion_choices(model_name):
+        raise gr.Error(f"{model_name} takes the emotions {', '.join(emotion_choices(model_name))}; choose one of them.")
     pipe.set_progress_bar_config(desc="rendering")  # followed by gr.Progress(track_tqdm=True)
     motion_scale = min(MAX_MOTION_SCALE, float(motion) * pipe.model.config.motion_scale)  # x the calibrated amount
     video = pipe(audio, sampling_rate=SAMPLING_RATE, seed=int(seed), emotion=None if emotion == "auto" else emotion,
@@ -82,6 +81,13 @@ def generate(audio_path, video_path, model_name, emotion, seed, motion=1.0, pict
     path = new_output_folder() / "speech2video.mp4"
     video.save(path)  # frames go to the file as they are rendered
     return str(path), video.emotion_probs, voice_summary(pipe, video.identity_embedding)
+
+
+def emotion_choices(model_name: str) -> list[str]:
+    """The emotion menu for a model: auto, then the emotions it can be given; none for a model that does not
+    infer the speaker (its face never learnt an emotion, and the pipeline refuses one)."""
+    config = load_pipeline(model_name).model.config
+    return ["auto", *(config.emotion_labels if config.infers_speaker else [])]
 
 
 def motion_limit(model_name: str) -> float:
@@ -103,7 +109,7 @@ def new_output_folder() -> Path:
 def build_demo() -> gr.Blocks:
     models = embedded_models()
     default = DEFAULT_MODEL if DEFAULT_MODEL in models else models[0]
-    emotions = ["auto", *load_pipeline(default).model.config.emotion_labels]
+    emotions = emotion_choices(default)
     with gr.Blocks(title="speech2video", delete_cache=(600, 3600)) as demo:
         gr.Markdown(
             "# speech2video\nSpeech in, talking face out, **with no picture of the speaker**: the model "
@@ -127,9 +133,11 @@ def build_demo() -> gr.Blocks:
                     gr.Examples([[str(path)] for path in EXAMPLES], inputs=[audio], label="Example voices")
             with gr.Column():
                 output = gr.Video(label="Talking face", format="mp4", elem_id="talking-face")
-                probabilities = gr.Label(label="Emotion heard in the voice", num_top_classes=len(emotions) - 1)
+                probabilities = gr.Label(label="Emotion heard in the voice",
+                                         num_top_classes=len(load_pipeline(default).model.config.emotion_labels))
                 summary = gr.Markdown()
         model.change(lambda name: gr.update(maximum=motion_limit(name), value=1), model, motion)
+        model.change(lambda name: gr.update(choices=emotion_choices(name), value="auto"), model, emotion)
         button.click(generate, [audio, video_input, model, emotion, seed, motion, picture],
                      [output, probabilities, summary], api_name="generate")
     return demo.queue(default_concurrency_limit=1, max_size=16)

@@ -58,7 +58,8 @@ class Speech2VideoConfig(PretrainedConfig):
             pipeline reports, and an identity or picture given in its place, pass unchanged.
         infers_speaker (`bool`): whether the identity and emotion heads read the speaker from the voice. False
             for a model whose lips alone were fine-tuned (`train_distillation.py --no_identity_distillation
-            --no_emotion_distillation` sets it): its heads drifted, so the pipeline reports no emotion for it.
+            --no_emotion_distillation` sets it): its heads drifted, so the pipeline reports no emotion for it and
+            refuses one given (its generator never learnt to render one).
         content_dim (`int`): size of the per-frame content (lip) features.
         content_context (`int`): frames of temporal context on each side of a frame for the generator.
         motion_noise_dim, motion_dim (`int`): the recurrent noise process driving blinks and head motion.

@@ -96,7 +96,8 @@ class Speech2VideoPipeline(Pipeline):
 
     Call options:
         sampling_rate (`int`): rate of an array input (files carry their own).
-        emotion (`str`): override the emotion inferred from the voice, one of `model.config.emotion_labels`.
+        emotion (`str`): override the emotion inferred from the voice, one of `model.config.emotion_labels`
+            (refused by a model that does not infer the speaker, `config.infers_speaker` False).
         seed (`int`): seed of the spontaneous motion (blinks, head motion): same seed, same video.
         motion_scale (`float`): how much the face moves, 0 (still) to 3 (default `model.config.motion_scale`,
             calibrated to the training videos).
@@ -176,6 +177,10 @@ class Speech2VideoPipeline(Pipeline):
 
     def _emotion_index(self, emotion) -> int:
         labels = self.model.config.emotion_labels
+        if not self.model.config.infers_speaker:
+            raise Speech2VideoError(
+                f"this model takes no emotion (asked for {emotion!r}): it does not infer the speaker, and its face "
+                "learnt from voices with no emotion given, so a forced one breaks the face; leave emotion unset")
         if isinstance(emotion, str) and emotion.lower() in labels:
             return labels.index(emotion.lower())
         raise Speech2VideoError(f"unknown emotion {emotion!r}; this model knows: {', '.join(labels)}")
