@@ -74,7 +74,7 @@ def test_a_model_that_does_not_infer_the_speaker_says_so(client):
     assert "does not infer the speaker" in app.voice_summary(app.load_pipeline("grid-s1-128"), np.zeros(14))
     assert "voice sounds" in app.voice_summary(app.load_pipeline("synthtalk-128"), np.full(14, 0.5))
     assert app.emotion_choices("grid-s1-128") == ["auto"] and "happy" in app.emotion_choices("synthtalk-128")
-    with pytest.raises(app.gr.Error, match="takes the emotions auto; choose"):
+    with pytest.raises(app.gr.Error, match="For grid-s1-128 choose the emotion among: auto"):
         app.generate(str(app.EXAMPLES[0]), None, "grid-s1-128", "happy", 0)
 
 

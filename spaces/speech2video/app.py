@@ -72,8 +72,9 @@ def generate(audio_path, video_path, model_name, emotion, seed, motion=1.0, pict
     if picture is not None and not pipe.model.config.takes_reference_image:
         raise gr.Error(f"{model_name} cannot use a picture (it has no identity teacher and no reference frames); "
                        "remove the picture or choose another model.")
-    if emotion not in emotion_choices(model_name):
-        raise gr.Error(f"{model_name} takes the emotions {', '.join(emotion_choices(model_name))}; choose one of them.")
+    choices = emotion_choices(model_name)
+    if emotion not in choices:
+        raise gr.Error(f"For {model_name} choose the emotion among: {', '.join(choices)}.")
     pipe.set_progress_bar_config(desc="rendering")  # followed by gr.Progress(track_tqdm=True)
     motion_scale = min(MAX_MOTION_SCALE, float(motion) * pipe.model.config.motion_scale)  # x the calibrated amount
     video = pipe(audio, sampling_rate=SAMPLING_RATE, seed=int(seed), emotion=None if emotion == "auto" else emotion,
