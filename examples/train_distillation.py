@@ -32,7 +32,8 @@ from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model, get_cosine_sch
 from speech2video import Speech2VideoConfig, Speech2VideoModel
 from speech2video.teachers.targets import TARGETS_INFO
 from speech2video.training.checkpointing import resume, save_checkpoint
-from speech2video.training.distillation import collate, distillation_losses, fit_voice_statistics_scaler, load_corpora
+from speech2video.training.distillation import (MAX_SPEED_CHANGE, collate, distillation_losses, fit_voice_statistics_scaler,
+                                                load_corpora)
 from speech2video.training.distributed import (average_gradients, require_replicated_parameters,
                                                warn_if_one_cpu_thread)
 from speech2video.training.logs import log_step
@@ -68,7 +69,7 @@ def parse_args(argv=None):
     parser.add_argument("--no_identity_distillation", action="store_true", help="ablation: no identity loss")
     parser.add_argument("--no_emotion_distillation", action="store_true", help="ablation: no emotion loss")
     parser.add_argument("--no_augmentation", action="store_true", help="no gain/noise/speed augmentation")
-    parser.add_argument("--max_speed_change", type=float, default=0.05,
+    parser.add_argument("--max_speed_change", type=float, default=MAX_SPEED_CHANGE,
                         help="speed augmentation: each crop played 1 +- up to this fast (targets follow); the voice's "
                              "pitch and formants move with it, so 0.25 (about 4 semitones) also stands for other speakers")
     parser.add_argument("--mask_time_prob", type=float, default=None,

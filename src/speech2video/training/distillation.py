@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from ..data.schema import decode_audio
 
 SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
+MAX_SPEED_CHANGE = 0.05  # the speed augmentation's default reach, either way
 
 
 def load_corpora(paths: list[str], split: str, drop: tuple[str, ...] = ("video",)):
@@ -47,7 +48,7 @@ class DistillationBatch:
 
 
 def crop_clip(row: dict, max_frames: int, rng: np.random.Generator, augment: bool = False,
-              max_speed_change: float = 0.05):
+              max_speed_change: float = MAX_SPEED_CHANGE):
     """A random window of at most `max_frames` video frames: audio (n,) and the per-frame targets (t,).
 
     The window starts on a frame boundary so audio and frame targets stay aligned. With `augment`, the
@@ -143,7 +144,7 @@ def bass_line(n: int, rng: np.random.Generator, sampling_rate: int = 16_000) -> 
 
 
 def collate(rows: list[dict], feature_extractor, max_frames: int, rng: np.random.Generator, augment: bool = False,
-            max_speed_change: float = 0.05):
+            max_speed_change: float = MAX_SPEED_CHANGE):
     """Rows of a corpus with teacher targets -> a padded `DistillationBatch` (`augment`: see `crop_clip`)."""
 
     def per_clip(column):
