@@ -12,6 +12,7 @@ trained on, e.g. a corpus built from ../shared/data/real_multi (any of the corpo
     python benchmarks/student.py --model outputs/student --corpus corpora/synthtalk-targets
     python benchmarks/student.py --model grid-s1-128 --grid_corpus corpora/grid_s1   # the GRID lips only
     python benchmarks/student.py --model grid-s1-128 --grid_corpus corpora/grid_s1 --voice_shifts -4 4 8   # other voices
+    python benchmarks/student.py --model grid-s1-128 --grid_corpus corpora/grid_s1 --random_channels   # other rooms
     python examples/build_corpus.py --input_dir ../shared/data/real_multi --output_dir corpora/real_multi --split_by none
     python benchmarks/student.py --model synthtalk-128 --real_corpus corpora/real_multi   # unseen real speakers
 """
@@ -33,7 +34,7 @@ from speech2video.audio import frame_energy
 from speech2video.data.synthtalk.speakers import IDENTITY_NAMES, VOICE_LINKED
 from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.evaluation import inner_lip_gap, mouth_landmarks, mouth_opening_correlation, r2_per_dimension
-from speech2video.training.distillation import collate
+from speech2video.training.distillation import collate, random_channel
 
 
 @torch.no_grad()
@@ -73,16 +74,21 @@ def shifted_voice(audio: np.ndarray, semitones: float, n_fft: int = 512, hop: in
     return np.pad(shifted, (0, len(audio) - len(shifted))).astype(np.float32)
 
 
+def heard_through_random_channels(audio: np.ndarray, index: int) -> np.ndarray:
+    """Clip number `index`'s audio (n,) as a random microphone and room record it (`random_channel`), the same
+    one for every model measured: seeded by the clip's index."""
+    return random_channel(audio, np.random.default_rng([7, index]))
+
+
 @torch.no_grad()
-def predicted_mouths(model, split, semitones: float = 0) -> list[np.ndarray]:
-    """Per clip of `split`: the student's mouth opening (T,); with `semitones`, from the voice shifted that much
-    (`shifted_voice`)."""
+def predicted_mouths(model, split, alter=None) -> list[np.ndarray]:
+    """Per clip of `split`: the student's mouth opening (T,); with `alter(audio, clip_index) -> audio`, from the
+    audio so altered (e.g. `shifted_voice`)."""
     extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True)
     predicted = []
-    for row in split:
+    for index, row in enumerate(split):
         audio = decode_audio(row)
-        inputs = extractor(shifted_voice(audio, semitones) if semitones else audio, sampling_rate=16_000,
-                           return_tensors="pt")
+        inputs = extractor(alter(audio, index) if alter else audio, sampling_rate=16_000, return_tensors="pt")
         num_frames = torch.tensor([row["num_frames"]])
         predicted.append(model.encode_speech(inputs.input_values, None, num_frames).mouth_open[0].numpy())
     return predicted
@@ -93,16 +99,20 @@ def measured_gaps(split) -> list[np.ndarray]:
     return [inner_lip_gap(mouth_landmarks(decode_frames(row))) for row in split]
 
 
-def grid_mouth_correlations(model, split, voice_shifts=()) -> dict:
+def grid_mouth_correlations(model, split, voice_shifts=(), random_channels: bool = False) -> dict:
     """Pearson correlation over all frames of `split` (one speaker's real clips) of the student's mouth opening
     with the inner-lip gap measured on the frames; and the same from the voice shifted by each of `voice_shifts`
-    semitones."""
+    semitones, and with `random_channels` from each clip heard through a random microphone and room."""
     measured = np.concatenate(measured_gaps(split))
-    correlation = lambda semitones: round(  # noqa: E731
-        mouth_opening_correlation(np.concatenate(predicted_mouths(model, split, semitones)), measured), 4)
-    figures = {"grid_mouth_corr_with_landmarks": correlation(0)}
+    correlation = lambda alter=None: round(  # noqa: E731
+        mouth_opening_correlation(np.concatenate(predicted_mouths(model, split, alter)), measured), 4)
+    figures = {"grid_mouth_corr_with_landmarks": correlation()}
     if voice_shifts:
-        figures["grid_mouth_corr_voice_shifted"] = {f"{semitones:+g}": correlation(semitones) for semitones in voice_shifts}
+        figures["grid_mouth_corr_voice_shifted"] = {
+            f"{semitones:+g}": correlation(lambda audio, _, semitones=semitones: shifted_voice(audio, semitones))
+            for semitones in voice_shifts}
+    if random_channels:
+        figures["grid_mouth_corr_random_channels"] = correlation(heard_through_random_channels)
     return figures
 
 
@@ -176,11 +186,14 @@ def main() -> None:
     parser.add_argument("--voice_shifts", type=float, nargs="*", default=[],
                         help="also the GRID lips from the voice shifted by these semitones, tempo kept (e.g. -4 4 8): "
                              "the one speaker heard as larger or smaller ones")
+    parser.add_argument("--random_channels", action="store_true",
+                        help="also the GRID lips from each clip heard through a random microphone and room "
+                             "(equaliser, bandwidth, reverberation, noise, hum; the same for every model)")
     args = parser.parse_args()
     if not (args.corpus or args.grid_corpus or args.real_corpus):
         parser.error("give --corpus (SynthTalk with teacher targets), --grid_corpus, --real_corpus, or several")
-    if args.voice_shifts and not args.grid_corpus:
-        parser.error("--voice_shifts shifts the voice of --grid_corpus: give it too")
+    if (args.voice_shifts or args.random_channels) and not args.grid_corpus:
+        parser.error("--voice_shifts and --random_channels alter the audio of --grid_corpus: give it too")
 
     model = Speech2VideoModel.from_pretrained(args.model).eval()
     figures = {"model": args.model}
@@ -189,7 +202,7 @@ def main() -> None:
     if args.grid_corpus:
         grid = load_from_disk(args.grid_corpus)[args.grid_split]
         figures[f"grid_{args.grid_split}_clips"] = len(grid)
-        figures.update(grid_mouth_correlations(model, grid, args.voice_shifts))
+        figures.update(grid_mouth_correlations(model, grid, args.voice_shifts, args.random_channels))
     if args.real_corpus:
         figures.update(real_speakers_mouth_correlations(model, load_from_disk(args.real_corpus)))
     print(json.dumps(figures, indent=1))

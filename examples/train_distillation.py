@@ -32,8 +32,8 @@ from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model, get_cosine_sch
 from speech2video import Speech2VideoConfig, Speech2VideoModel
 from speech2video.teachers.targets import TARGETS_INFO
 from speech2video.training.checkpointing import resume, save_checkpoint
-from speech2video.training.distillation import (MAX_SPEED_CHANGE, collate, distillation_losses, fit_voice_statistics_scaler,
-                                                load_corpora)
+from speech2video.training.distillation import (MAX_SPEED_CHANGE, Augmentation, collate, distillation_losses,
+                                                fit_voice_statistics_scaler, load_corpora)
 from speech2video.training.distributed import (average_gradients, require_replicated_parameters,
                                                warn_if_one_cpu_thread)
 from speech2video.training.logs import log_step
@@ -72,6 +72,9 @@ def parse_args(argv=None):
     parser.add_argument("--max_speed_change", type=float, default=MAX_SPEED_CHANGE,
                         help="speed augmentation: each crop played 1 +- up to this fast (targets follow); the voice's "
                              "pitch and formants move with it, so 0.25 (about 4 semitones) also stands for other speakers")
+    parser.add_argument("--channel_augmentation", type=float, default=0.0,
+                        help="share of the crops heard through a random microphone and room (equaliser, bandwidth, "
+                             "reverberation, noise, hum), as real recordings differ from the training corpus'")
     parser.add_argument("--mask_time_prob", type=float, default=None,
                         help="SpecAugment: share of the encoder's time steps masked in training (e.g. 0.05); default: the model's")
     parser.add_argument("--validation_steps", type=int, default=250)
@@ -83,6 +86,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not 0 <= args.max_speed_change < 1:
         parser.error(f"--max_speed_change {args.max_speed_change}: give a fraction from 0 up to (not including) 1")
+    if not 0 <= args.channel_augmentation <= 1:
+        parser.error(f"--channel_augmentation {args.channel_augmentation}: give a share from 0 to 1")
     return args
 
 
@@ -196,10 +201,11 @@ def main(argv=None):
     if model.encoder.voice_statistics is not None and not args.init_model:  # a new student: scale its voice statistics
         fit_voice_statistics_scaler(model, train_dataset, feature_extractor)
 
+    augmentation = None if args.no_augmentation else Augmentation(args.max_speed_change, args.channel_augmentation)
+
     def collate_train(rows):
         batch_rng = np.random.default_rng([args.seed, zlib.crc32("".join(r["clip_id"] for r in rows).encode())])
-        return collate(rows, feature_extractor, args.max_frames, batch_rng, augment=not args.no_augmentation,
-                       max_speed_change=args.max_speed_change)
+        return collate(rows, feature_extractor, args.max_frames, batch_rng, augmentation)
 
     train_dataloader = torch.utils.data.DataLoader(
         train_dataset, batch_size=args.train_batch_size, shuffle=True, collate_fn=collate_train,

@@ -24,3 +24,15 @@ def test_shifted_voice_moves_every_frequency_and_keeps_the_tempo(semitones):
     envelope = np.abs(shifted).reshape(-1, 400).mean(1)  # 25 ms steps
     by_lag = [np.corrcoef(np.roll(envelope, lag), np.abs(audio).reshape(-1, 400).mean(1))[0, 1] for lag in range(-2, 3)]
     assert np.argmax(by_lag) == 2 and by_lag[2] > 0.8  # the syllables where they were
+
+
+def test_every_model_hears_a_clip_through_the_same_random_channel():
+    """The probe's random microphones and rooms are fixed per clip, so two models are compared on the same
+    sounds; clips get different ones."""
+    benchmark = load_example_script("student", folder="benchmarks")
+    audio = np.random.default_rng(0).standard_normal(16_000).astype(np.float32) * 0.1
+
+    first, again, other = (benchmark.heard_through_random_channels(audio, index) for index in (3, 3, 4))
+
+    assert first.shape == audio.shape and np.isfinite(first).all()
+    assert np.array_equal(first, again) and not np.allclose(first, other) and not np.allclose(first, audio)

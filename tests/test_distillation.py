@@ -224,20 +224,49 @@ def test_speed_augmentation_keeps_audio_and_targets_aligned_within_the_range_ask
     with the speed (a 25-frame crop lands on 20-34 frames); without a speed change only gain and noise vary."""
     from datasets import load_from_disk
 
-    from speech2video.training.distillation import SAMPLES_PER_FRAME, crop_clip
+    from speech2video.training.distillation import SAMPLES_PER_FRAME, Augmentation, crop_clip
 
     row = load_from_disk(str(corpus_with_targets / "targets"))["train"][0]
     lengths = set()
     for seed in range(12):
-        audio, mouth = crop_clip(row, 25, np.random.default_rng(seed), augment=True, max_speed_change=0.25)
+        audio, mouth = crop_clip(row, 25, np.random.default_rng(seed), Augmentation(max_speed_change=0.25))
         assert len(audio) == len(mouth) * SAMPLES_PER_FRAME and np.isfinite(mouth).all()
         lengths.add(len(mouth))
     assert min(lengths) >= 20 and max(lengths) <= 34 and len(lengths) >= 4
-    plain = {len(crop_clip(row, 25, np.random.default_rng(seed), augment=True, max_speed_change=0)[1]) for seed in range(6)}
+    plain = {len(crop_clip(row, 25, np.random.default_rng(seed), Augmentation(max_speed_change=0))[1]) for seed in range(6)}
     assert plain == {25}
 
 
-def test_the_speed_change_must_be_a_fraction_below_one():
+def test_channel_augmentation_colours_the_crop_and_keeps_its_targets(corpus_with_targets):
+    """Through a random microphone and room a crop keeps its length, its targets and a level that is not
+    clipped, while its spectrum's shape changes clearly more than gain and noise alone change it."""
+    from datasets import load_from_disk
+
+    from speech2video.training.distillation import Augmentation, crop_clip
+
+    row = load_from_disk(str(corpus_with_targets / "targets"))["train"][0]
+
+    def crop(seed, augmentation):
+        return crop_clip(row, 10_000, np.random.default_rng(seed), augmentation)  # the whole clip, whatever the seed
+
+    def shape(audio):  # dB per band about the mean: the spectrum's colour, not its level
+        bands = 10 * np.log10([band.mean() + 1e-12 for band in np.array_split(np.abs(np.fft.rfft(audio)) ** 2, 16)])
+        return bands - bands.mean()
+
+    plain, coloured = Augmentation(max_speed_change=0), Augmentation(max_speed_change=0, channel_probability=1)
+    reference_audio, reference_mouth = crop(0, plain)
+    plain_change = np.mean([np.abs(shape(crop(seed, plain)[0]) - shape(reference_audio)).mean() for seed in range(1, 5)])
+    channel_change = []
+    for seed in range(1, 5):
+        audio, mouth = crop(seed, coloured)
+        assert len(audio) == len(reference_audio) and np.array_equal(mouth, reference_mouth)
+        assert np.isfinite(audio).all() and (np.abs(audio) >= 1).mean() < 0.001
+        channel_change.append(np.abs(shape(audio) - shape(reference_audio)).mean())
+    assert np.mean(channel_change) > 1.5 * plain_change
+
+
+@pytest.mark.parametrize("flag, value", [("--max_speed_change", "1.5"), ("--channel_augmentation", "2")])
+def test_augmentation_flags_refuse_values_out_of_range(flag, value):
     script = load_example_script("train_distillation")
     with pytest.raises(SystemExit):
-        script.parse_args(["--dataset_path", "x", "--output_dir", "y", "--max_speed_change", "1.5"])
+        script.parse_args(["--dataset_path", "x", "--output_dir", "y", flag, value])

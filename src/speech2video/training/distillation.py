@@ -47,14 +47,23 @@ class DistillationBatch:
     frame_mask: torch.Tensor
 
 
-def crop_clip(row: dict, max_frames: int, rng: np.random.Generator, augment: bool = False,
-              max_speed_change: float = MAX_SPEED_CHANGE):
+@dataclass(frozen=True)
+class Augmentation:
+    """How training crops are varied: always a random gain and background noise (20-40 dB SNR); a speed change
+    of up to `max_speed_change` either way (frame targets are resampled with it, so their meaning does not
+    change; the voice's pitch and formants move with the speed, as another speaker's would: 0.05 is about a
+    semitone, 0.25 four); and on `channel_probability` of the crops another microphone and room
+    (`random_channel`)."""
+
+    max_speed_change: float = MAX_SPEED_CHANGE
+    channel_probability: float = 0.0
+
+
+def crop_clip(row: dict, max_frames: int, rng: np.random.Generator, augmentation: Augmentation | None = None):
     """A random window of at most `max_frames` video frames: audio (n,) and the per-frame targets (t,).
 
-    The window starts on a frame boundary so audio and frame targets stay aligned. With `augment`, the
-    audio gets a random gain, background noise (20-40 dB SNR) and a speed change of up to `max_speed_change`
-    either way (frame targets are resampled with it, so their meaning does not change; the voice's pitch and
-    formants move with the speed, as another speaker's would: 0.05 is about a semitone, 0.25 four).
+    The window starts on a frame boundary so audio and frame targets stay aligned; with an `augmentation`, it
+    is varied so (`Augmentation`).
     """
     audio = decode_audio(row)
     mouth = np.asarray(row["teacher_mouth_open"], np.float32)
@@ -63,20 +72,24 @@ def crop_clip(row: dict, max_frames: int, rng: np.random.Generator, augment: boo
     length = min(max_frames, frames - start)
     audio = audio[start * SAMPLES_PER_FRAME:(start + length) * SAMPLES_PER_FRAME]
     mouth = mouth[start:start + length]
-    if augment:
-        audio, mouth = _augment(audio, mouth, rng, max_speed_change)
+    if augmentation is not None:
+        audio, mouth = _augment(audio, mouth, rng, augmentation)
     return audio, mouth
 
 
-def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator, max_speed_change: float):
+def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator, augmentation: Augmentation):
     import soxr
 
-    speed = rng.uniform(1 - max_speed_change, 1 + max_speed_change)
+    change = augmentation.max_speed_change
+    speed = rng.uniform(1 - change, 1 + change)
     audio = soxr.resample(audio, 16_000 * speed, 16_000).astype(np.float32)  # faster speech, higher pitch
     frames = max(1, round(len(audio) / SAMPLES_PER_FRAME))
     mouth = np.interp(np.linspace(0, len(mouth) - 1, frames), np.arange(len(mouth)), mouth).astype(np.float32)
     audio = audio[: frames * SAMPLES_PER_FRAME]
     audio = np.pad(audio, (0, frames * SAMPLES_PER_FRAME - len(audio)))
+    if augmentation.channel_probability and rng.random() < augmentation.channel_probability:
+        audio = random_channel(audio, rng)
+        audio = audio / max(1.0, float(np.abs(audio).max()))  # as loud as before at most, never clipped
     audio = audio * 10 ** (rng.uniform(-6, 6) / 20)
     power = np.mean(audio**2) + 1e-8
     audio = audio + rng.standard_normal(len(audio)).astype(np.float32) * np.sqrt(power / 10 ** (rng.uniform(20, 40) / 10))
@@ -143,16 +156,17 @@ def bass_line(n: int, rng: np.random.Generator, sampling_rate: int = 16_000) -> 
     return bass
 
 
-def collate(rows: list[dict], feature_extractor, max_frames: int, rng: np.random.Generator, augment: bool = False,
-            max_speed_change: float = MAX_SPEED_CHANGE):
-    """Rows of a corpus with teacher targets -> a padded `DistillationBatch` (`augment`: see `crop_clip`)."""
+def collate(rows: list[dict], feature_extractor, max_frames: int, rng: np.random.Generator,
+            augmentation: Augmentation | None = None):
+    """Rows of a corpus with teacher targets -> a padded `DistillationBatch`, each clip a random crop
+    (`crop_clip`), varied by `augmentation` if given."""
 
     def per_clip(column):
         if column not in rows[0]:
             return None
         return torch.tensor(np.array([row[column] for row in rows]), dtype=torch.float32)
 
-    crops = [crop_clip(row, max_frames, rng, augment, max_speed_change) for row in rows]
+    crops = [crop_clip(row, max_frames, rng, augmentation) for row in rows]
     features = feature_extractor([audio for audio, _ in crops], sampling_rate=16_000, padding=True,
                                  return_attention_mask=True, return_tensors="pt")
     num_frames = torch.tensor([len(mouth) for _, mouth in crops])
