@@ -12,7 +12,9 @@ emotion distribution and the per-frame mouth opening, cached as corpus columns b
 `--init_model` starts from a trained model instead, e.g. to fine-tune a student's lips on a real speaker whose
 corpus has only mouth targets (`cache_teacher_targets.py --teacher mouth`), with the identity and emotion
 losses off (`--no_identity_distillation --no_emotion_distillation`); the saved model then says it does not
-infer the speaker (`config.infers_speaker`), so the pipeline reports no emotion for it.
+infer the speaker (`config.infers_speaker`), so the pipeline reports no emotion for it, unless its speaker
+comes from voice-statistics read-outs alone (pooled heads zeroed, as `synthtalk-128`'s), which the encoder's
+training leaves as they were.
 """
 
 import argparse
@@ -192,7 +194,8 @@ def main(argv=None):
     train_dataset = load_corpora(args.dataset_path, "train")
     validation_dataset = load_corpora(args.dataset_path, "validation")
     model = build_model(args, train_dataset)
-    if args.no_identity_distillation and args.no_emotion_distillation:  # its speaker heads go untrained, or drift
+    lips_only = args.no_identity_distillation and args.no_emotion_distillation
+    if lips_only and not model.encoder.reads_speaker_from_voice_statistics_only():  # speaker heads untrained, or drifting
         model.config.infers_speaker = False
     if args.mask_time_prob is not None:
         set_time_masking(model, args.mask_time_prob)

@@ -258,6 +258,13 @@ class SpeechEncoder(nn.Module):
             self.emotion_statistics_head = read_out(self.voice_statistics.size, config.num_emotions,
                                                     config.voice_statistics_hidden_size)
 
+    def reads_speaker_from_voice_statistics_only(self) -> bool:
+        """Whether identity and emotion come from the voice-statistics read-outs alone (the pooled heads zeroed,
+        `fit_voice_statistics.py --reset_pooled_heads`): then training the wav2vec2 encoder leaves them as they are."""
+        pooled = [head.projection for head in (self.identity_head, self.emotion_head)]
+        return self.voice_statistics is not None and not any(
+            parameter.any() for layer in pooled for parameter in (layer.weight, layer.bias))
+
     def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor, num_frames: torch.Tensor,
                 frames: tuple[int, int] | None = None, first_feature: int = 0,
                 feature_lengths: torch.Tensor | None = None,
