@@ -315,7 +315,7 @@ def main(argv=None):
                     if validation_batch is not None:
                         logs["val_l1"] = reconstruction_error(unwrapped, accelerator.unwrap_model(motion_encoder),
                                                               validation_batch, args.motion_codes)
-                    if accelerator.is_main_process:
+                    if accelerator.is_main_process and global_step < args.max_train_steps:  # the last: final.mp4
                         write_sample(sample_pipe, sample_row, output_dir / "samples" / f"step-{global_step}.mp4")
             logs = log_step(accelerator, output_dir, global_step, logs)
             progress.set_postfix(**{k: round(v, 4) for k, v in logs.items()})

@@ -41,6 +41,7 @@ def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tm
     first, last = (sum(entry["loss_l1"] for entry in part) / 5 for part in (logs[:5], logs[15:20]))  # warm-up
     assert last < 0.85 * first, (first, last)
     assert (output / "samples" / "step-13.mp4").stat().st_size > 0 and (output / "samples" / "final.mp4").exists()
+    assert not (output / "samples" / "step-26.mp4").exists()  # the last step's sample is final.mp4, written once
     validated = {entry["step"]: entry["val_l1"] for entry in logs if "val_l1" in entry}  # the EMA generator's
     assert list(validated) == [13, 26] and all(0 < error < 0.5 for error in validated.values()), validated
     assert len(list((tmp_path / "cache" / "student-features").glob("*.safetensors"))) == 2  # training, validation clips
