@@ -4,9 +4,11 @@ The model renders its cartoon face from the audio of GRID's held-out sentences; 
 teacher (trained apart from the teacher the generator learnt against) reads the mouth opening of every
 rendered frame, which is correlated, over all frames, with the inner-lip gap measured by landmarks on the
 real GRID video of the same sentence. It asks: do the lips the model draws
-open and close when a real person's do? (GRID speaker 1, Cooke et al. 2006, CC BY 4.0.)
+open and close when a real person's do? (GRID speaker 1, Cooke et al. 2006, CC BY 4.0.) With
+`--random_channels` each sentence is also rendered as heard through a random microphone and room
+(`heard_through_random_channels`, seeded per sentence as `benchmarks/student.py`'s): other recordings than GRID's booth.
 
-    python benchmarks/real_speech_lips.py --model synthtalk-128 --grid_corpus corpora/grid_s1
+    python benchmarks/real_speech_lips.py --model synthtalk-128 --grid_corpus corpora/grid_s1 [--random_channels]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from speech2video import Speech2VideoPipeline
 from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.evaluation import inner_lip_gap, mouth_landmarks
 from speech2video.teachers.synthtalk import EVALUATOR, SynthTalkTeacher
+from speech2video.training.distillation import heard_through_random_channels
 
 
 def main() -> None:
@@ -31,24 +34,35 @@ def main() -> None:
     parser.add_argument("--grid_corpus", default="corpora/grid_s1", help="GRID corpus (build_corpus.py --preset grid)")
     parser.add_argument("--max_clips", type=int, default=40, help="first N held-out clips")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--random_channels", action="store_true",
+                        help="also render each sentence heard through a random microphone and room")
     args = parser.parse_args()
 
     test = load_from_disk(args.grid_corpus)["test"]
     test = test.select(range(min(args.max_clips, len(test))))
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     teacher = SynthTalkTeacher.from_pretrained(EVALUATOR)
-    rendered, measured = [], []
-    for row in tqdm(test, desc="GRID sentences"):
-        video = pipe(decode_audio(row), sampling_rate=row["sampling_rate"], seed=args.seed)
-        frames = torch.from_numpy(np.asarray(video.frames)).permute(0, 3, 1, 2).float() / 255
-        mouth = teacher.predict(frames).mouth_open.numpy()
+    hearings = {"rendered_mouth_corr_with_real_lips": lambda audio, index: audio}
+    if args.random_channels:
+        hearings["rendered_mouth_corr_with_real_lips_random_channels"] = heard_through_random_channels
+    rendered, measured = {name: [] for name in hearings}, []
+
+    def rendered_mouth(audio, sampling_rate):  # (T,) as the evaluation teacher reads the rendered frames
+        video = pipe(audio, sampling_rate=sampling_rate, seed=args.seed)
+        return teacher.predict(torch.from_numpy(np.asarray(video.frames)).permute(0, 3, 1, 2).float() / 255).mouth_open.numpy()
+
+    for index, row in enumerate(tqdm(test, desc="GRID sentences")):
         gap = inner_lip_gap(mouth_landmarks(decode_frames(row)))
-        n = min(len(mouth), len(gap))
-        rendered.append(mouth[:n])
+        mouths = {name: rendered_mouth(heard(decode_audio(row), index), row["sampling_rate"])
+                  for name, heard in hearings.items()}
+        n = min(len(gap), *map(len, mouths.values()))
+        for name, mouth in mouths.items():
+            rendered[name].append(mouth[:n])
         measured.append(gap[:n])
-    correlation = np.corrcoef(np.concatenate(rendered), np.concatenate(measured))[0, 1]
-    print(json.dumps({"model": args.model or "default", "grid_test_clips": len(test), "seed": args.seed,
-                      "rendered_mouth_corr_with_real_lips": round(float(correlation), 4)}, indent=1))
+    figures = {name: round(float(np.corrcoef(np.concatenate(mouths), np.concatenate(measured))[0, 1]), 4)
+               for name, mouths in rendered.items()}
+    print(json.dumps({"model": args.model or "default", "grid_test_clips": len(test), "seed": args.seed, **figures},
+                     indent=1))
 
 
 if __name__ == "__main__":

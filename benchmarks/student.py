@@ -34,7 +34,7 @@ from speech2video.audio import frame_energy
 from speech2video.data.synthtalk.speakers import IDENTITY_NAMES, VOICE_LINKED
 from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.evaluation import inner_lip_gap, mouth_landmarks, mouth_opening_correlation, r2_per_dimension
-from speech2video.training.distillation import collate, random_channel
+from speech2video.training.distillation import collate, heard_through_random_channels
 
 
 @torch.no_grad()
@@ -72,12 +72,6 @@ def shifted_voice(audio: np.ndarray, semitones: float, n_fft: int = 512, hop: in
     _, stretched = istft(magnitude * np.exp(1j * phase), nperseg=n_fft, noverlap=n_fft - hop)
     shifted = soxr.resample(stretched, 16_000 * ratio, 16_000)[: len(audio)]
     return np.pad(shifted, (0, len(audio) - len(shifted))).astype(np.float32)
-
-
-def heard_through_random_channels(audio: np.ndarray, index: int) -> np.ndarray:
-    """Clip number `index`'s audio (n,) as a random microphone and room record it (`random_channel`), the same
-    one for every model measured: seeded by the clip's index."""
-    return random_channel(audio, np.random.default_rng([7, index]))
 
 
 @torch.no_grad()

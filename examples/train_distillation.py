@@ -14,10 +14,13 @@ corpus has only mouth targets (`cache_teacher_targets.py --teacher mouth`), with
 losses off (`--no_identity_distillation --no_emotion_distillation`); the saved model then says it does not
 infer the speaker (`config.infers_speaker`), so the pipeline reports no emotion for it, unless its speaker
 comes from voice-statistics read-outs alone (pooled heads zeroed, as `synthtalk-128`'s), which the encoder's
-training leaves as they were.
+training leaves as they were. `--content_anchor_weight` keeps such a fine-tune's content features (what the
+generator renders from) near the initial model's: the student hears the augmented crop, a frozen copy of the
+initial encoder the clean one, and their features' distance is a loss; so the model's generator still fits.
 """
 
 import argparse
+import copy
 import json
 import logging
 import math
@@ -34,8 +37,8 @@ from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model, get_cosine_sch
 from speech2video import Speech2VideoConfig, Speech2VideoModel
 from speech2video.teachers.targets import TARGETS_INFO
 from speech2video.training.checkpointing import resume, save_checkpoint
-from speech2video.training.distillation import (MAX_SPEED_CHANGE, Augmentation, collate, distillation_losses,
-                                                fit_voice_statistics_scaler, load_corpora)
+from speech2video.training.distillation import (MAX_SPEED_CHANGE, Augmentation, collate, content_anchor_loss,
+                                                distillation_losses, fit_voice_statistics_scaler, load_corpora)
 from speech2video.training.distributed import (average_gradients, require_replicated_parameters,
                                                warn_if_one_cpu_thread)
 from speech2video.training.logs import log_step
@@ -77,6 +80,10 @@ def parse_args(argv=None):
     parser.add_argument("--channel_augmentation", type=float, default=0.0,
                         help="share of the crops heard through a random microphone and room (equaliser, bandwidth, "
                              "reverberation, noise, hum), as real recordings differ from the training corpus'")
+    parser.add_argument("--content_anchor_weight", type=float, default=0.0,
+                        help="with --init_model: weight of the distance between the student's content features of "
+                             "each augmented crop and the initial encoder's of the clean crop (in units of their "
+                             "variance), so the fine-tuned lips stay readable by the model's generator")
     parser.add_argument("--mask_time_prob", type=float, default=None,
                         help="SpecAugment: share of the encoder's time steps masked in training (e.g. 0.05); default: the model's")
     parser.add_argument("--validation_steps", type=int, default=250)
@@ -90,6 +97,8 @@ def parse_args(argv=None):
         parser.error(f"--max_speed_change {args.max_speed_change}: give a fraction from 0 up to (not including) 1")
     if not 0 <= args.channel_augmentation <= 1:
         parser.error(f"--channel_augmentation {args.channel_augmentation}: give a share from 0 to 1")
+    if args.content_anchor_weight < 0 or (args.content_anchor_weight > 0 and not args.init_model):
+        parser.error("--content_anchor_weight: give a weight >= 0, and --init_model, whose encoder is the anchor")
     return args
 
 
@@ -194,6 +203,9 @@ def main(argv=None):
     train_dataset = load_corpora(args.dataset_path, "train")
     validation_dataset = load_corpora(args.dataset_path, "validation")
     model = build_model(args, train_dataset)
+    anchor = None
+    if args.content_anchor_weight > 0:  # the initial encoder, frozen: what the generator was trained to read
+        anchor = copy.deepcopy(model.encoder).eval().requires_grad_(False)
     lips_only = args.no_identity_distillation and args.no_emotion_distillation
     if lips_only and not model.encoder.reads_speaker_from_voice_statistics_only():  # speaker heads untrained, or drifting
         model.config.infers_speaker = False
@@ -208,7 +220,7 @@ def main(argv=None):
 
     def collate_train(rows):
         batch_rng = np.random.default_rng([args.seed, zlib.crc32("".join(r["clip_id"] for r in rows).encode())])
-        return collate(rows, feature_extractor, args.max_frames, batch_rng, augmentation)
+        return collate(rows, feature_extractor, args.max_frames, batch_rng, augmentation, with_clean_audio=anchor is not None)
 
     train_dataloader = torch.utils.data.DataLoader(
         train_dataset, batch_size=args.train_batch_size, shuffle=True, collate_fn=collate_train,
@@ -225,6 +237,7 @@ def main(argv=None):
         "identity": 0.0 if args.no_identity_distillation else 1.0,
         "emotion": 0.0 if args.no_emotion_distillation else 1.0,
         "mouth": args.mouth_weight,
+        "content_anchor": args.content_anchor_weight,
     }
     # the lips alone: identity and emotion (pooled heads, voice statistics) are not computed (~10 % of a step)
     read_voice = weights["identity"] > 0 or weights["emotion"] > 0
@@ -249,6 +262,11 @@ def main(argv=None):
                 speech = accelerator.unwrap_model(model).encode_speech(batch.input_values, batch.attention_mask,
                                                                        batch.num_frames, read_voice=read_voice)
                 losses = distillation_losses(speech, batch, args.emotion_temperature, args.identity_l2_weight)
+                if anchor is not None:
+                    with torch.no_grad():
+                        anchored = anchor(batch.clean_input_values, batch.attention_mask, batch.num_frames, read_voice=False)
+                    losses["content_anchor"] = content_anchor_loss(speech.content_features, anchored.content_features,
+                                                                   speech.frame_mask & anchored.frame_mask)
                 loss = sum(weights[name] * value for name, value in losses.items())
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:

@@ -237,17 +237,19 @@ def test_speed_augmentation_keeps_audio_and_targets_aligned_within_the_range_ask
     row = load_from_disk(str(corpus_with_targets / "targets"))["train"][0]
     lengths = set()
     for seed in range(12):
-        audio, mouth = crop_clip(row, 25, np.random.default_rng(seed), Augmentation(max_speed_change=0.25))
+        audio, mouth, clean_audio = crop_clip(row, 25, np.random.default_rng(seed), Augmentation(max_speed_change=0.25))
         assert len(audio) == len(mouth) * SAMPLES_PER_FRAME and np.isfinite(mouth).all()
+        assert len(clean_audio) == len(audio)
         lengths.add(len(mouth))
     assert min(lengths) >= 20 and max(lengths) <= 34 and len(lengths) >= 4
-    plain = {len(crop_clip(row, 25, np.random.default_rng(seed), Augmentation(max_speed_change=0))[1]) for seed in range(6)}
+    plain = {len(crop_clip(row, 25, np.random.default_rng(seed), Augmentation(max_speed_change=0)).mouth) for seed in range(6)}
     assert plain == {25}
 
 
 def test_channel_augmentation_colours_the_crop_and_keeps_its_targets(corpus_with_targets):
     """Through a random microphone and room a crop keeps its length, its targets and a level that is not
-    clipped, while its spectrum's shape changes clearly more than gain and noise alone change it."""
+    clipped, while its spectrum's shape changes clearly more than gain and noise alone change it; its clean
+    audio is the speech before all that."""
     from datasets import load_from_disk
 
     from speech2video.training.distillation import Augmentation, crop_clip
@@ -262,19 +264,51 @@ def test_channel_augmentation_colours_the_crop_and_keeps_its_targets(corpus_with
         return bands - bands.mean()
 
     plain, coloured = Augmentation(max_speed_change=0), Augmentation(max_speed_change=0, channel_probability=1)
-    reference_audio, reference_mouth = crop(0, plain)
+    reference_audio, reference_mouth, _ = crop(0, plain)
     plain_change = np.mean([np.abs(shape(crop(seed, plain)[0]) - shape(reference_audio)).mean() for seed in range(1, 5)])
     channel_change = []
     for seed in range(1, 5):
-        audio, mouth = crop(seed, coloured)
+        audio, mouth, clean_audio = crop(seed, coloured)
         assert len(audio) == len(reference_audio) and np.array_equal(mouth, reference_mouth)
+        assert np.array_equal(clean_audio, crop(seed, None).audio)  # the whole clip as decoded
         assert np.isfinite(audio).all() and (np.abs(audio) >= 1).mean() < 0.001
         channel_change.append(np.abs(shape(audio) - shape(reference_audio)).mean())
     assert np.mean(channel_change) > 1.5 * plain_change
 
 
-@pytest.mark.parametrize("flag, value", [("--max_speed_change", "1.5"), ("--channel_augmentation", "2")])
-def test_augmentation_flags_refuse_values_out_of_range(flag, value):
+@pytest.mark.parametrize("flags", [["--max_speed_change", "1.5"], ["--channel_augmentation", "2"],
+                                   ["--content_anchor_weight", "1"], ["--init_model", "m", "--content_anchor_weight", "-1"]])
+def test_augmentation_flags_refuse_values_out_of_range(flags):
     script = load_example_script("train_distillation")
     with pytest.raises(SystemExit):
-        script.parse_args(["--dataset_path", "x", "--output_dir", "y", flag, value])
+        script.parse_args(["--dataset_path", "x", "--output_dir", "y", *flags])
+
+
+def test_content_anchor_keeps_a_fine_tunes_content_features_near_the_initial_models(corpus_with_targets, tmp_path):
+    """Lips fine-tuned through random channels move the content features the generator reads; with
+    `--content_anchor_weight` they stay much nearer the initial model's on clean speech."""
+    from conftest import tiny_config
+    from speech2video.training.distillation import content_anchor_loss
+
+    start = tmp_path / "start"
+    Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(start)
+    script = load_example_script("train_distillation")
+    common = ["--dataset_path", str(corpus_with_targets / "targets"), "--init_model", str(start), "--train_batch_size", "4",
+              "--max_frames", "25", "--max_train_steps", "8", "--validation_steps", "100", "--learning_rate", "3e-3",
+              "--lr_warmup_steps", "0", "--no_identity_distillation", "--no_emotion_distillation",
+              "--channel_augmentation", "1"]
+    script.main([*common, "--output_dir", str(tmp_path / "free")])
+    script.main([*common, "--output_dir", str(tmp_path / "anchored"), "--content_anchor_weight", "10"])
+    logs = [json.loads(line) for line in (tmp_path / "anchored" / "losses.jsonl").read_text().splitlines()]
+    assert set(logs[0]) == {"step", "loss", "loss_mouth", "loss_content_anchor"}
+
+    torch.manual_seed(0)
+    audio = torch.randn(2, 32_000)
+
+    def content(folder):
+        return Speech2VideoModel.from_pretrained(folder).eval().encode_speech(audio, None, torch.tensor([50, 50]))
+
+    initial, mask = content(start).content_features, torch.ones(2, 50, dtype=torch.bool)
+    moved = {run: content_anchor_loss(content(tmp_path / run).content_features, initial, mask).item()
+             for run in ("free", "anchored")}
+    assert moved["anchored"] < 0.5 * moved["free"]

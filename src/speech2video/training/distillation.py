@@ -8,6 +8,7 @@ Ground-truth labels are never used here except by `validation_metrics`, for repo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -36,7 +37,8 @@ def load_corpora(paths: list[str], split: str, drop: tuple[str, ...] = ("video",
 class DistillationBatch:
     """input_values (B, L) normalised audio, attention_mask (B, L), num_frames (B,),
     identity (B, D), emotion (B, E) (None where the corpus has no such target), mouth_open (B, T) with
-    frame_mask (B, T)."""
+    frame_mask (B, T); if asked for, clean_input_values (B, L): the same crops before the microphone, room,
+    gain and noise (`Crop.clean_audio`), normalised alike."""
 
     input_values: torch.Tensor
     attention_mask: torch.Tensor
@@ -45,6 +47,7 @@ class DistillationBatch:
     emotion: torch.Tensor | None
     mouth_open: torch.Tensor
     frame_mask: torch.Tensor
+    clean_input_values: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,17 @@ class Augmentation:
     channel_probability: float = 0.0
 
 
-def crop_clip(row: dict, max_frames: int, rng: np.random.Generator, augmentation: Augmentation | None = None):
-    """A random window of at most `max_frames` video frames: audio (n,) and the per-frame targets (t,).
+class Crop(NamedTuple):
+    """A training crop: audio (n,) as the student hears it, the per-frame mouth targets (t,), and clean_audio
+    (n,): the same speech at the same speed before the microphone, room, gain and noise of the augmentation."""
+
+    audio: np.ndarray
+    mouth: np.ndarray
+    clean_audio: np.ndarray
+
+
+def crop_clip(row: dict, max_frames: int, rng: np.random.Generator, augmentation: Augmentation | None = None) -> Crop:
+    """A random window of at most `max_frames` video frames.
 
     The window starts on a frame boundary so audio and frame targets stay aligned; with an `augmentation`, it
     is varied so (`Augmentation`).
@@ -72,12 +84,12 @@ def crop_clip(row: dict, max_frames: int, rng: np.random.Generator, augmentation
     length = min(max_frames, frames - start)
     audio = audio[start * SAMPLES_PER_FRAME:(start + length) * SAMPLES_PER_FRAME]
     mouth = mouth[start:start + length]
-    if augmentation is not None:
-        audio, mouth = _augment(audio, mouth, rng, augmentation)
-    return audio, mouth
+    if augmentation is None:
+        return Crop(audio, mouth, audio)
+    return _augment(audio, mouth, rng, augmentation)
 
 
-def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator, augmentation: Augmentation):
+def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator, augmentation: Augmentation) -> Crop:
     import soxr
 
     change = augmentation.max_speed_change
@@ -86,14 +98,15 @@ def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator, aug
     frames = max(1, round(len(audio) / SAMPLES_PER_FRAME))
     mouth = np.interp(np.linspace(0, len(mouth) - 1, frames), np.arange(len(mouth)), mouth).astype(np.float32)
     audio = audio[: frames * SAMPLES_PER_FRAME]
-    audio = np.pad(audio, (0, frames * SAMPLES_PER_FRAME - len(audio)))
+    clean = np.pad(audio, (0, frames * SAMPLES_PER_FRAME - len(audio)))
+    audio = clean
     if augmentation.channel_probability and rng.random() < augmentation.channel_probability:
         audio = random_channel(audio, rng)
         audio = audio / max(1.0, float(np.abs(audio).max()))  # as loud as before at most, never clipped
     audio = audio * 10 ** (rng.uniform(-6, 6) / 20)
     power = np.mean(audio**2) + 1e-8
     audio = audio + rng.standard_normal(len(audio)).astype(np.float32) * np.sqrt(power / 10 ** (rng.uniform(20, 40) / 10))
-    return np.clip(audio, -1, 1).astype(np.float32), mouth
+    return Crop(np.clip(audio, -1, 1).astype(np.float32), mouth, clean)
 
 
 def random_channel(audio: np.ndarray, rng: np.random.Generator, sampling_rate: int = 16_000) -> np.ndarray:
@@ -131,6 +144,12 @@ def random_channel(audio: np.ndarray, rng: np.random.Generator, sampling_rate: i
     return recorded.astype(np.float32)
 
 
+def heard_through_random_channels(audio: np.ndarray, index: int) -> np.ndarray:
+    """Clip number `index`'s audio (n,) through a random microphone and room (`random_channel`) seeded by the
+    index alone: the probes' channels (`benchmarks/`), the same for every model measured and never a training draw."""
+    return random_channel(audio, np.random.default_rng([7, index]))
+
+
 def at_snr(sound: np.ndarray, speech_power: float, snr_db: float) -> np.ndarray:
     """`sound` scaled to `snr_db` below `speech_power`."""
     return sound * np.sqrt(speech_power / (np.mean(sound**2) + 1e-12) / 10 ** (snr_db / 10))
@@ -157,22 +176,25 @@ def bass_line(n: int, rng: np.random.Generator, sampling_rate: int = 16_000) -> 
 
 
 def collate(rows: list[dict], feature_extractor, max_frames: int, rng: np.random.Generator,
-            augmentation: Augmentation | None = None):
+            augmentation: Augmentation | None = None, with_clean_audio: bool = False):
     """Rows of a corpus with teacher targets -> a padded `DistillationBatch`, each clip a random crop
-    (`crop_clip`), varied by `augmentation` if given."""
+    (`crop_clip`), varied by `augmentation` if given; `with_clean_audio` adds the crops before the channel."""
 
     def per_clip(column):
         if column not in rows[0]:
             return None
         return torch.tensor(np.array([row[column] for row in rows]), dtype=torch.float32)
 
+    def extract(audios):
+        return feature_extractor(audios, sampling_rate=16_000, padding=True, return_attention_mask=True,
+                                 return_tensors="pt")
+
     crops = [crop_clip(row, max_frames, rng, augmentation) for row in rows]
-    features = feature_extractor([audio for audio, _ in crops], sampling_rate=16_000, padding=True,
-                                 return_attention_mask=True, return_tensors="pt")
-    num_frames = torch.tensor([len(mouth) for _, mouth in crops])
+    features = extract([crop.audio for crop in crops])
+    num_frames = torch.tensor([len(crop.mouth) for crop in crops])
     mouth = torch.zeros(len(rows), int(num_frames.max()))
-    for i, (_, target) in enumerate(crops):
-        mouth[i, : len(target)] = torch.from_numpy(target)
+    for i, crop in enumerate(crops):
+        mouth[i, : len(crop.mouth)] = torch.from_numpy(crop.mouth)
     return DistillationBatch(
         input_values=features.input_values,
         attention_mask=features.attention_mask,
@@ -181,6 +203,7 @@ def collate(rows: list[dict], feature_extractor, max_frames: int, rng: np.random
         emotion=per_clip("teacher_emotion"),
         mouth_open=mouth,
         frame_mask=torch.arange(mouth.shape[1])[None] < num_frames[:, None],
+        clean_input_values=extract([crop.clean_audio for crop in crops]).input_values if with_clean_audio else None,
     )
 
 
@@ -200,6 +223,14 @@ def distillation_losses(speech, batch: DistillationBatch, temperature: float = 2
         student = F.log_softmax(speech.emotion_logits / temperature, dim=-1)
         losses["emotion"] = F.kl_div(student, batch.emotion.clamp_min(1e-8), reduction="batchmean") * temperature**2
     return losses
+
+
+def content_anchor_loss(content: torch.Tensor, anchor: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """How far the student's content features (B, T, C) moved from the anchor's (B, T, C) on the frames of
+    `mask` (B, T): the mean squared difference in units of the anchor's variance per channel (0: the same
+    features; 1: as far as the anchor's own spread)."""
+    anchor = anchor[mask]
+    return ((content[mask] - anchor) ** 2).mean() / anchor.var(0).mean().clamp_min(1e-8)
 
 
 def _whole_clips(dataset, feature_extractor, channels: int = 0, seed: int = 0):
