@@ -205,7 +205,7 @@ def main(argv=None):
     model = build_model(args, train_dataset)
     anchor = None
     if args.content_anchor_weight > 0:  # the initial encoder, frozen: what the generator was trained to read
-        anchor = copy.deepcopy(model.encoder).eval().requires_grad_(False)
+        anchor = copy.deepcopy(model.encoder).eval().requires_grad_(False).to(accelerator.device)  # beside the batches
     lips_only = args.no_identity_distillation and args.no_emotion_distillation
     if lips_only and not model.encoder.reads_speaker_from_voice_statistics_only():  # speaker heads untrained, or drifting
         model.config.infers_speaker = False

@@ -98,8 +98,7 @@ def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator, aug
     frames = max(1, round(len(audio) / SAMPLES_PER_FRAME))
     mouth = np.interp(np.linspace(0, len(mouth) - 1, frames), np.arange(len(mouth)), mouth).astype(np.float32)
     audio = audio[: frames * SAMPLES_PER_FRAME]
-    clean = np.pad(audio, (0, frames * SAMPLES_PER_FRAME - len(audio)))
-    audio = clean
+    audio = clean = np.pad(audio, (0, frames * SAMPLES_PER_FRAME - len(audio)))
     if augmentation.channel_probability and rng.random() < augmentation.channel_probability:
         audio = random_channel(audio, rng)
         audio = audio / max(1.0, float(np.abs(audio).max()))  # as loud as before at most, never clipped
