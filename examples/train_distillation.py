@@ -102,6 +102,19 @@ def parse_args(argv=None):
     return args
 
 
+def teacher_identity_dim(dataset_paths: list[str]) -> int | None:
+    """The size of the teacher identity targets of the corpora that have them (None if none has): also when
+    another corpus has mouth targets only, so their concatenation has no identity column."""
+    from datasets import load_from_disk
+
+    dims = {len(split[0]["teacher_identity"]) for split in (load_from_disk(path)["train"] for path in dataset_paths)
+            if "teacher_identity" in split.column_names}
+    if len(dims) > 1:
+        raise SystemExit(f"the corpora's teachers give identities of different sizes ({sorted(dims)}): distil from "
+                         "one identity teacher at a time")
+    return dims.pop() if dims else None
+
+
 def build_model(args, train_dataset) -> Speech2VideoModel:
     """A student whose heads match the teachers' output spaces (from the targets saved with the corpus)."""
     needed = {"teacher_mouth_open", *(() if args.no_identity_distillation else ("teacher_identity",)),
@@ -109,11 +122,12 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
     missing = needed - set(train_dataset.column_names)
     if missing:
         raise SystemExit(f"the corpus has no {', '.join(sorted(missing))}: run examples/cache_teacher_targets.py first")
+    identity_dim = teacher_identity_dim(args.dataset_path)
     if args.init_model:
         model = Speech2VideoModel.from_pretrained(args.init_model)
-        if "teacher_identity" in train_dataset.column_names and len(train_dataset[0]["teacher_identity"]) != model.config.identity_dim:
+        if identity_dim is not None and identity_dim != model.config.identity_dim:
             raise SystemExit(f"{args.init_model} predicts {model.config.identity_dim}-d identities, the corpus's "
-                             f"teacher gives {len(train_dataset[0]['teacher_identity'])}")
+                             f"teacher gives {identity_dim}")
         return model
     info_file = Path(args.dataset_path[0]) / TARGETS_INFO
     targets = json.loads(info_file.read_text()) if info_file.exists() else {}
@@ -121,8 +135,8 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
     overrides.setdefault("voice_statistics_bands", args.voice_statistics_bands)
     overrides.setdefault("voice_statistics_pitch", args.voice_statistics_pitch)
     overrides.setdefault("voice_statistics_modulation", args.voice_statistics_modulation)
-    if "teacher_identity" in train_dataset.column_names:
-        overrides["identity_dim"] = len(train_dataset[0]["teacher_identity"])
+    if identity_dim is not None:
+        overrides["identity_dim"] = identity_dim
     if targets.get("emotion_classes"):
         overrides["emotion_labels"] = targets["emotion_classes"]
     identity_teachers = {"SynthTalkTeacher": "synthtalk", "FaceTeacherPair": "dlib"}  # whose space identity is in

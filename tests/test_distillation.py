@@ -94,6 +94,27 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
     assert Speech2VideoModel.from_pretrained(tmp_path / "lips").config.infers_speaker
 
 
+def test_a_new_student_takes_its_identity_size_from_the_corpus_with_identity_targets(corpus_with_targets, tmp_path):
+    """Beside a mouth-only corpus the concatenation has no identity column; the student's identity still
+    matches the teacher of the corpus that has one (it is what the read-outs are later fitted to)."""
+    from datasets import load_from_disk
+
+    targets = load_from_disk(str(corpus_with_targets / "targets"))
+    targets.remove_columns(["teacher_identity", "teacher_emotion"]).save_to_disk(str(tmp_path / "mouth-only"))
+    targets.map(lambda row: {"teacher_identity": row["teacher_identity"][:3]}).save_to_disk(str(tmp_path / "other"))
+    script = load_example_script("train_distillation")
+
+    def build(*corpora):
+        args = script.parse_args(["--dataset_path", *map(str, corpora), "--output_dir", str(tmp_path / "out"),
+                                  "--model_config", str(corpus_with_targets / "config.json"),
+                                  "--no_identity_distillation", "--no_emotion_distillation"])
+        return script.build_model(args, script.load_corpora(args.dataset_path, "train"))
+
+    assert build(corpus_with_targets / "targets", tmp_path / "mouth-only").config.identity_dim == 14
+    with pytest.raises(SystemExit, match=r"different sizes \(\[3, 14\]\)"):
+        build(corpus_with_targets / "targets", tmp_path / "other")
+
+
 def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targets, tmp_path, capsys):
     """A trained student without voice statistics gets fitted read-outs: the fit lowers its training loss, the
     scaler holds the clips' statistics, and every other weight (the lips a generator reads) is unchanged."""
