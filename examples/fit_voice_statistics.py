@@ -5,7 +5,8 @@ The identity and emotion heads of a student can also read utterance-level voice 
 mean and spread of the log-mel spectrogram and of its change, and optionally pitch statistics:
 `VoiceStatistics` in the model file). This adds them to a trained model that has none, or other ones (the
 read-outs then start from zero), or refits them, without touching anything else, so a generator trained on
-the model's lip content still fits: one full-batch L-BFGS fit over the training clips.
+the model's lip content still fits: one full-batch L-BFGS fit over the training clips. The saved model infers
+the speaker (`config.infers_speaker`), also when it was a lips-only student.
 
     python examples/fit_voice_statistics.py --model synthtalk-128 --dataset_path corpora/synthtalk-targets \
         --output_dir outputs/synthtalk-128-voice
@@ -120,6 +121,7 @@ def main(argv=None):
     except ValueError as error:  # a flag the model cannot take, found before the fit's minutes of statistics
         raise SystemExit(f"--{error}") from None
     after = agreement(model, validation, feature_extractor)
+    model.config.infers_speaker = True  # the fitted read-outs read the speaker, e.g. of a lips-only student
     model.save_pretrained(output_dir)
     print(json.dumps({"fit": fit, "validation_before": before, "validation_after": after}, indent=2))
 

@@ -121,7 +121,8 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
     from conftest import tiny_config
 
     start, output = tmp_path / "start", tmp_path / "voice"
-    Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(start)
+    lips_only = tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS), infers_speaker=False)  # as a lips-only
+    Speech2VideoModel(lips_only).save_pretrained(start)                                             # student is saved
     script = load_example_script("fit_voice_statistics")
     argv = ["--model", str(start), "--dataset_path", str(corpus_with_targets / "targets"), "--output_dir", str(output),
             "--voice_statistics_bands", "8"]
@@ -133,6 +134,7 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
 
     fitted, initial = Speech2VideoModel.from_pretrained(output), Speech2VideoModel.from_pretrained(start)
     assert fitted.config.voice_statistics_bands == 8
+    assert fitted.config.infers_speaker  # its read-outs now infer the speaker: the pipeline reports the emotion
     assert fitted.encoder.voice_statistics.variance.min() > 0 and fitted.encoder.voice_statistics.mean.abs().sum() > 0
     assert fitted.encoder.emotion_statistics_head.weight.abs().sum() > 0
     fitted_state = fitted.state_dict()
