@@ -102,17 +102,28 @@ def parse_args(argv=None):
     return args
 
 
-def teacher_identity_dim(dataset_paths: list[str]) -> int | None:
-    """The size of the teacher identity targets of the corpora that have them (None if none has): also when
-    another corpus has mouth targets only, so their concatenation has no identity column."""
+def speaker_targets(dataset_paths: list[str]) -> dict:
+    """What the identity and emotion teachers of the corpora give, read from those that have such targets, so a
+    corpus with mouth targets only may come first or beside them (their concatenation has no identity column):
+    {"identity_dim": size of the identity targets, "emotion_classes": tuple, "teacher": name}, keys left out
+    where no corpus has them."""
     from datasets import load_from_disk
 
-    dims = {len(split[0]["teacher_identity"]) for split in (load_from_disk(path)["train"] for path in dataset_paths)
-            if "teacher_identity" in split.column_names}
-    if len(dims) > 1:
-        raise SystemExit(f"the corpora's teachers give identities of different sizes ({sorted(dims)}): distil from "
-                         "one identity teacher at a time")
-    return dims.pop() if dims else None
+    found: dict[str, set] = {}
+    for path in dataset_paths:
+        info_file = Path(path) / TARGETS_INFO
+        info = json.loads(info_file.read_text()) if info_file.exists() else {}
+        train = load_from_disk(path)["train"]
+        if "teacher_identity" in train.column_names:
+            found.setdefault("identity_dim", set()).add(len(train[0]["teacher_identity"]))
+            found.setdefault("teacher", set()).add(info.get("teacher"))
+        if info.get("emotion_classes"):
+            found.setdefault("emotion_classes", set()).add(tuple(info["emotion_classes"]))
+    for key, values in found.items():
+        if len(values) > 1:
+            raise SystemExit(f"the corpora's teachers disagree on {key} ({', '.join(sorted(map(str, values)))}): "
+                             "distil from one identity and one emotion teacher at a time")
+    return {key: values.pop() for key, values in found.items()}
 
 
 def build_model(args, train_dataset) -> Speech2VideoModel:
@@ -122,15 +133,14 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
     missing = needed - set(train_dataset.column_names)
     if missing:
         raise SystemExit(f"the corpus has no {', '.join(sorted(missing))}: run examples/cache_teacher_targets.py first")
-    identity_dim = teacher_identity_dim(args.dataset_path)
+    targets = speaker_targets(args.dataset_path)
+    identity_dim = targets.get("identity_dim")
     if args.init_model:
         model = Speech2VideoModel.from_pretrained(args.init_model)
         if identity_dim is not None and identity_dim != model.config.identity_dim:
             raise SystemExit(f"{args.init_model} predicts {model.config.identity_dim}-d identities, the corpus's "
                              f"teacher gives {identity_dim}")
         return model
-    info_file = Path(args.dataset_path[0]) / TARGETS_INFO
-    targets = json.loads(info_file.read_text()) if info_file.exists() else {}
     overrides = json.loads(Path(args.model_config).read_text()) if args.model_config else {}
     overrides.setdefault("voice_statistics_bands", args.voice_statistics_bands)
     overrides.setdefault("voice_statistics_pitch", args.voice_statistics_pitch)
@@ -138,7 +148,7 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
     if identity_dim is not None:
         overrides["identity_dim"] = identity_dim
     if targets.get("emotion_classes"):
-        overrides["emotion_labels"] = targets["emotion_classes"]
+        overrides["emotion_labels"] = list(targets["emotion_classes"])
     identity_teachers = {"SynthTalkTeacher": "synthtalk", "FaceTeacherPair": "dlib"}  # whose space identity is in
     overrides.setdefault("identity_teacher", None if args.no_identity_distillation
                          else identity_teachers.get(targets.get("teacher")))

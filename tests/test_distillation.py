@@ -94,9 +94,10 @@ def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_
     assert Speech2VideoModel.from_pretrained(tmp_path / "lips").config.infers_speaker
 
 
-def test_a_new_student_takes_its_identity_size_from_the_corpus_with_identity_targets(corpus_with_targets, tmp_path):
-    """Beside a mouth-only corpus the concatenation has no identity column; the student's identity still
-    matches the teacher of the corpus that has one (it is what the read-outs are later fitted to)."""
+def test_a_new_student_takes_its_speaker_spaces_from_the_corpora_with_speaker_targets(corpus_with_targets, tmp_path):
+    """Beside a mouth-only corpus, in either order, the concatenation has no identity column; the student's
+    identity and emotion classes still match the teachers of the corpus that has them (what its read-outs are
+    later fitted to); corpora whose teachers disagree are refused."""
     from datasets import load_from_disk
 
     targets = load_from_disk(str(corpus_with_targets / "targets"))
@@ -110,8 +111,11 @@ def test_a_new_student_takes_its_identity_size_from_the_corpus_with_identity_tar
                                   "--no_identity_distillation", "--no_emotion_distillation"])
         return script.build_model(args, script.load_corpora(args.dataset_path, "train"))
 
-    assert build(corpus_with_targets / "targets", tmp_path / "mouth-only").config.identity_dim == 14
-    with pytest.raises(SystemExit, match=r"different sizes \(\[3, 14\]\)"):
+    for corpora in ((corpus_with_targets / "targets", tmp_path / "mouth-only"),
+                    (tmp_path / "mouth-only", corpus_with_targets / "targets")):  # in either order
+        config = build(*corpora).config
+        assert config.identity_dim == 14 and config.emotion_labels == list(EMOTIONS)
+    with pytest.raises(SystemExit, match=r"disagree on identity_dim \(14, 3\)"):
         build(corpus_with_targets / "targets", tmp_path / "other")
 
 
