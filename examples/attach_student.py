@@ -1,0 +1,104 @@
+#!/usr/bin/env python
+"""Put a student trained anew in front of a trained model's generator, without training the generator.
+
+`train_distillation.py` from scratch gives a student whose per-frame content features live in a space of its
+own. This runs it and the trained model's student over the training clips of the corpora, fits an affine map
+of the new content features onto the old ones (least squares over all frames), folds the map into the
+generator's first layer (`speech2video.training.content_map`) and saves the trained model with the new
+student's encoder: its lips, mouth read-out and identity and emotion read-outs. The generator then renders
+the new student's content as the old features it maps to.
+
+    python examples/attach_student.py --student outputs/stage1-hour --model synthtalk-128 \
+        --dataset_path corpora/synthtalk-targets corpora/grid_s1-mouth10 --output_dir outputs/synthtalk-128-new
+
+Prints, as JSON, per corpus the R² of the mapped features against the old ones on its validation clips (how
+much of what the generator read the new student carries) and the frames fitted on.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import Wav2Vec2FeatureExtractor
+
+from speech2video import Speech2VideoModel
+from speech2video.training.content_map import explained_variance, fit_content_map, fold_content_map
+from speech2video.training.distillation import collate, load_corpora
+
+ENCODER_FIELDS = ("encoder_config", "identity_teacher", "infers_speaker", "voice_statistics_bands",
+                  "voice_statistics_pitch", "voice_statistics_modulation", "voice_statistics_robust_pitch",
+                  "voice_statistics_hidden_size")  # what the saved model takes from the student's config
+SHARED_FIELDS = ("content_dim", "identity_dim", "emotion_labels", "fps", "sampling_rate")  # must agree
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="A new student in front of a trained model's generator.")
+    parser.add_argument("--student", required=True, help="the new student (a train_distillation.py output)")
+    parser.add_argument("--model", required=True, help="the trained model whose generator is kept (folder or name)")
+    parser.add_argument("--dataset_path", required=True, nargs="+",
+                        help="corpora with audio (their train splits are fitted on, their validation splits reported)")
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--max_clips", type=int, default=800, help="training clips per corpus")
+    parser.add_argument("--ridge", type=float, default=1e-4, help="ridge, relative to the mean feature variance")
+    parser.add_argument("--overwrite", action="store_true", help="replace a model already in --output_dir")
+    return parser.parse_args(argv)
+
+
+@torch.no_grad()
+def content_frames(models, clips, feature_extractor, description: str) -> list[np.ndarray]:
+    """Each model's content features of every real frame of `clips`, stacked: [(N, C)] per model."""
+    frames = [[] for _ in models]
+    for start in tqdm(range(0, len(clips), 8), desc=description, unit="batch"):
+        rows = [clips[i] for i in range(start, min(start + 8, len(clips)))]
+        batch = collate(rows, feature_extractor, max_frames=100_000, rng=np.random.default_rng(0))  # whole clips
+        for model, stack in zip(models, frames):
+            speech = model.encode_speech(batch.input_values, batch.attention_mask, batch.num_frames, read_voice=False)
+            stack.append(speech.content_features[speech.frame_mask].numpy())
+    return [np.concatenate(stack) for stack in frames]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    output_dir = Path(args.output_dir)
+    if (output_dir / "model.safetensors").exists() and not args.overwrite:
+        raise SystemExit(f"{output_dir} already holds a model; pass --overwrite to replace it")
+    model = Speech2VideoModel.from_pretrained(args.model, dtype=torch.float32).eval()
+    student = Speech2VideoModel.from_pretrained(args.student, dtype=torch.float32).eval()
+    for field in SHARED_FIELDS:
+        if getattr(student.config, field) != getattr(model.config, field):
+            raise SystemExit(f"the student's {field} ({getattr(student.config, field)}) is not the model's "
+                             f"({getattr(model.config, field)}): its generator cannot read that student")
+    teachers = {student.config.identity_teacher, model.config.identity_teacher} - {None}
+    if len(teachers) > 1:
+        raise SystemExit(f"the student's identity is in another teacher's space ({', '.join(sorted(teachers))})")
+
+    feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
+    new_train, old_train, report = [], [], {}
+    for path in args.dataset_path:
+        train = load_corpora([path], "train").select_columns(["audio", "sampling_rate", "teacher_mouth_open"])
+        new, old = content_frames((student, model), train.select(range(min(args.max_clips, len(train)))),
+                                  feature_extractor, f"{Path(path).name} train")
+        new_train.append(new)
+        old_train.append(old)
+        report[path] = {"train_frames": len(new)}
+    matrix, bias = fit_content_map(np.concatenate(new_train), np.concatenate(old_train), args.ridge)
+    for path in args.dataset_path:
+        validation = load_corpora([path], "validation").select_columns(["audio", "sampling_rate", "teacher_mouth_open"])
+        new, old = content_frames((student, model), validation, feature_extractor, f"{Path(path).name} validation")
+        report[path].update(explained_variance(new @ matrix + bias, old), validation_frames=len(new))
+
+    model.encoder = student.encoder
+    for field in ENCODER_FIELDS:
+        value = getattr(student.config, field)
+        if field != "identity_teacher" or value is not None:
+            setattr(model.config, field, value)
+    fold_content_map(model.generator.content_context, matrix, bias)
+    model.save_pretrained(output_dir)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
