@@ -3,10 +3,11 @@
 
 `train_distillation.py` from scratch gives a student whose per-frame content features live in a space of its
 own. This runs it and the trained model's student over the training clips of the corpora, fits an affine map
-of the new content features onto the old ones (least squares over all frames), folds the map into the
-generator's first layer (`speech2video.training.content_map`) and saves the trained model with the new
-student's encoder: its lips, mouth read-out and identity and emotion read-outs. The generator then renders
-the new student's content as the old features it maps to.
+from the new content features of each frame and its `--context` neighbours on each side onto the old features
+of the frame (least squares over all frames), folds the map into the generator's first layer
+(`speech2video.training.content_map`, which widens it by as many frames) and saves the trained model with
+the new student's encoder: its lips, mouth read-out and identity and emotion read-outs. The generator then
+renders the new student's content as the old features it maps to.
 
     python examples/attach_student.py --student outputs/stage1-hour --model synthtalk-128 \
         --dataset_path corpora/synthtalk-targets corpora/grid_s1-mouth10 --output_dir outputs/synthtalk-128-new
@@ -25,7 +26,7 @@ from tqdm.auto import tqdm
 from transformers import Wav2Vec2FeatureExtractor
 
 from speech2video import Speech2VideoModel
-from speech2video.training.content_map import explained_variance, fit_content_map, fold_content_map
+from speech2video.training.content_map import apply_content_map, explained_variance, fit_content_map, fold_content_map
 from speech2video.training.distillation import collate, load_corpora
 
 ENCODER_FIELDS = ("encoder_config", "identity_teacher", "infers_speaker", "voice_statistics_bands",
@@ -42,22 +43,24 @@ def parse_args(argv=None):
                         help="corpora with audio (their train splits are fitted on, their validation splits reported)")
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--max_clips", type=int, default=800, help="training clips per corpus")
+    parser.add_argument("--context", type=int, default=2,
+                        help="frames on each side of a frame the map reads (the generator's first layer widens by as many)")
     parser.add_argument("--ridge", type=float, default=1e-4, help="ridge, relative to the mean feature variance")
     parser.add_argument("--overwrite", action="store_true", help="replace a model already in --output_dir")
     return parser.parse_args(argv)
 
 
 @torch.no_grad()
-def content_frames(models, clips, feature_extractor, description: str) -> list[np.ndarray]:
-    """Each model's content features of every real frame of `clips`, stacked: [(N, C)] per model."""
-    frames = [[] for _ in models]
+def content_features(models, clips, feature_extractor, description: str) -> list[list[np.ndarray]]:
+    """Each model's content features of each of `clips`: per model, [(T_i, C)]."""
+    features = [[] for _ in models]
     for start in tqdm(range(0, len(clips), 8), desc=description, unit="batch"):
         rows = [clips[i] for i in range(start, min(start + 8, len(clips)))]
         batch = collate(rows, feature_extractor, max_frames=100_000, rng=np.random.default_rng(0))  # whole clips
-        for model, stack in zip(models, frames):
+        for model, clip_features in zip(models, features):
             speech = model.encode_speech(batch.input_values, batch.attention_mask, batch.num_frames, read_voice=False)
-            stack.append(speech.content_features[speech.frame_mask].numpy())
-    return [np.concatenate(stack) for stack in frames]
+            clip_features.extend(speech.content_features[i, :int(n)].numpy() for i, n in enumerate(batch.num_frames))
+    return features
 
 
 def main(argv=None):
@@ -79,23 +82,25 @@ def main(argv=None):
     new_train, old_train, report = [], [], {}
     for path in args.dataset_path:
         train = load_corpora([path], "train").select_columns(["audio", "sampling_rate", "teacher_mouth_open"])
-        new, old = content_frames((student, model), train.select(range(min(args.max_clips, len(train)))),
-                                  feature_extractor, f"{Path(path).name} train")
-        new_train.append(new)
-        old_train.append(old)
-        report[path] = {"train_frames": len(new)}
-    matrix, bias = fit_content_map(np.concatenate(new_train), np.concatenate(old_train), args.ridge)
+        new, old = content_features((student, model), train.select(range(min(args.max_clips, len(train)))),
+                                    feature_extractor, f"{Path(path).name} train")
+        new_train += new
+        old_train += old
+        report[path] = {"train_frames": sum(map(len, new))}
+    matrix, bias = fit_content_map(new_train, old_train, args.context, args.ridge)
     for path in args.dataset_path:
         validation = load_corpora([path], "validation").select_columns(["audio", "sampling_rate", "teacher_mouth_open"])
-        new, old = content_frames((student, model), validation, feature_extractor, f"{Path(path).name} validation")
-        report[path].update(explained_variance(new @ matrix + bias, old), validation_frames=len(new))
+        new, old = content_features((student, model), validation, feature_extractor, f"{Path(path).name} validation")
+        mapped = np.concatenate([apply_content_map(clip, matrix, bias) for clip in new])
+        report[path].update(explained_variance(mapped, np.concatenate(old)), validation_frames=len(mapped))
 
     model.encoder = student.encoder
     for field in ENCODER_FIELDS:
         value = getattr(student.config, field)
         if field != "identity_teacher" or value is not None:
             setattr(model.config, field, value)
-    fold_content_map(model.generator.content_context, matrix, bias)
+    model.generator.content_context = fold_content_map(model.generator.content_context, matrix, bias)
+    model.config.content_context += args.context
     model.save_pretrained(output_dir)
     print(json.dumps(report, indent=2))
 

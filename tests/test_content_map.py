@@ -9,38 +9,46 @@ from conftest import load_example_script, tiny_config
 
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk import EMOTIONS
-from speech2video.training.content_map import fit_content_map, fold_content_map
+from speech2video.training.content_map import apply_content_map, fit_content_map, fold_content_map
 
 
-def test_the_fit_recovers_an_affine_map_between_feature_spaces():
+def test_the_fit_recovers_an_affine_map_with_context():
+    """Targets made from each frame and its neighbours (edges repeated) give back the map that made them."""
     rng = np.random.default_rng(0)
-    source = rng.standard_normal((500, 6))
-    matrix, bias = rng.standard_normal((6, 4)), rng.standard_normal(4)
-    fitted_matrix, fitted_bias = fit_content_map(source, source @ matrix + bias, ridge=1e-9)
+    clips = [rng.standard_normal((length, 6)) for length in (40, 55, 70)]
+    matrix, bias = rng.standard_normal((3, 6, 4)), rng.standard_normal(4)
+    targets = [apply_content_map(clip, matrix, bias) for clip in clips]
+    fitted_matrix, fitted_bias = fit_content_map(clips, targets, context=1, ridge=1e-12)
     np.testing.assert_allclose(fitted_matrix, matrix, atol=1e-6)
     np.testing.assert_allclose(fitted_bias, bias, atol=1e-6)
-    with pytest.raises(ValueError, match="more paired frames"):
-        fit_content_map(source[:5], source[:5] @ matrix)
+    with pytest.raises(ValueError, match="more of them than inputs"):
+        fit_content_map(clips[:1], targets[:1], context=3)
 
 
-def test_the_folded_generator_reads_new_features_as_the_old_ones_they_map_to():
-    """Styles from features c through the folded generator equal the original's from c @ matrix + bias,
-    edges included (the convolution replicates the first and last frames)."""
+@pytest.mark.parametrize("context", [0, 2])
+def test_the_folded_generator_reads_new_features_as_the_old_ones_they_map_to(context):
+    """Styles from features c through the folded generator equal the original's from the map of c, but at
+    the frames within the original convolution's padding of the ends (2 here), where only the map's
+    context-free part is exact."""
     torch.manual_seed(0)
     model = Speech2VideoModel(tiny_config()).eval()
-    channels = model.config.content_dim
-    matrix, bias = np.random.default_rng(1).standard_normal((2, channels, channels)) / 4
-    content = torch.randn(2, 9, channels)
+    channels, padding = model.config.content_dim, model.config.content_context
+    rng = np.random.default_rng(1)
+    matrix, bias = rng.standard_normal((2 * context + 1, channels, channels)) / 8, rng.standard_normal(channels)
+    content = torch.randn(2, 12, channels)
     identity, emotion = torch.randn(2, model.config.identity_dim), torch.rand(2, model.config.num_emotions)
-    motion = torch.randn(2, 9, model.config.motion_dim)
-    mapped = content @ torch.tensor(matrix, dtype=torch.float32) + torch.tensor(bias[0], dtype=torch.float32)
+    motion = torch.randn(2, 12, model.config.motion_dim)
+    mapped = torch.tensor(np.stack([apply_content_map(clip, matrix, bias) for clip in content.numpy()]),
+                          dtype=torch.float32)
     with torch.no_grad():
         expected = model.generator.styles(mapped, identity, emotion, motion)
-        fold_content_map(model.generator.content_context, matrix, bias[0])
+        model.generator.content_context = fold_content_map(model.generator.content_context, matrix, bias)
         folded = model.generator.styles(content, identity, emotion, motion)
-    torch.testing.assert_close(folded, expected, atol=1e-5, rtol=1e-5)
+    assert model.generator.content_context.kernel_size[0] == 2 * (padding + context) + 1
+    inner = slice(padding, -padding) if context else slice(None)
+    torch.testing.assert_close(folded[:, inner], expected[:, inner], atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="does not fit a generator"):
-        fold_content_map(model.generator.content_context, np.eye(channels + 1), np.zeros(channels + 1))
+        fold_content_map(model.generator.content_context, np.zeros((1, channels, channels + 1)), np.zeros(channels + 1))
 
 
 def test_attach_student_saves_the_model_with_the_new_students_encoder(corpus_with_targets, tmp_path, capsys):
@@ -59,18 +67,18 @@ def test_attach_student_saves_the_model_with_the_new_students_encoder(corpus_wit
                      corpus, "--output_dir", str(tmp_path / output), "--max_clips", "16", *extra])
         return json.loads(capsys.readouterr().out)[corpus], Speech2VideoModel.from_pretrained(tmp_path / output)
 
-    report, attached = attach("model", "itself", "--ridge", "0")
+    report, attached = attach("model", "itself", "--ridge", "0", "--context", "0")
     assert report["r2_variance_weighted"] > 0.999 and report["train_frames"] > 16 * 10
     original = Speech2VideoModel.from_pretrained(tmp_path / "model")
     for name, tensor in original.state_dict().items():
         torch.testing.assert_close(attached.state_dict()[name], tensor, atol=1e-3, rtol=1e-3, msg=name)
 
-    report, attached = attach("student", "new")
+    report, attached = attach("student", "new")  # with two frames of context on each side, the default
     assert report["r2_variance_weighted"] < 0.999  # another student's features are not the model's
+    assert attached.config.content_context == original.config.content_context + 2
     student = Speech2VideoModel.from_pretrained(tmp_path / "student")
     for name, tensor in student.encoder.state_dict().items():
         assert torch.equal(attached.encoder.state_dict()[name], tensor), name
-    assert not torch.equal(attached.generator.content_context.weight, original.generator.content_context.weight)
     for name, tensor in original.generator.state_dict().items():
         if not name.startswith("content_context"):
             assert torch.equal(attached.generator.state_dict()[name], tensor), name
