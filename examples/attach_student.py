@@ -7,10 +7,7 @@ from the new content features of each frame and its `--context` neighbours on ea
 of the frame (least squares over all frames), folds the map into the generator's first layer
 (`speech2video.training.content_map`, which widens it by as many frames) and saves the trained model with
 the new student's encoder: its lips, mouth read-out and identity and emotion read-outs. The generator then
-renders the new student's content as the old features it maps to. With `--render_steps N` the folded layer
-alone is then trained for N steps so that the frames rendered from the new features match the frames rendered
-from the old ones (L1; the clips of corpora with teacher identity and emotion targets, rendered with those
-and seeded motion), as what the map misses matters where the generator is sensitive.
+renders the new student's content as the old features it maps to.
 
     python examples/attach_student.py --student outputs/stage1-hour --model synthtalk-128 \
         --dataset_path corpora/synthtalk-targets corpora/grid_s1-mouth10 --output_dir outputs/synthtalk-128-new
@@ -29,8 +26,7 @@ from tqdm.auto import tqdm
 from transformers import Wav2Vec2FeatureExtractor
 
 from speech2video import Speech2VideoModel
-from speech2video.training.content_map import (apply_content_map, explained_variance, fit_content_map,
-                                               fold_content_map, match_renders)
+from speech2video.training.content_map import apply_content_map, explained_variance, fit_content_map, fold_content_map
 from speech2video.training.distillation import collate, load_corpora
 
 ENCODER_FIELDS = ("encoder_config", "identity_teacher", "infers_speaker", "voice_statistics_bands",
@@ -50,12 +46,6 @@ def parse_args(argv=None):
     parser.add_argument("--context", type=int, default=2,
                         help="frames on each side of a frame the map reads (the generator's first layer widens by as many)")
     parser.add_argument("--ridge", type=float, default=1e-4, help="ridge, relative to the mean feature variance")
-    parser.add_argument("--render_steps", type=int, default=0,
-                        help="then train the folded layer alone for this many steps to match the old renders")
-    parser.add_argument("--render_clips", type=int, default=400,
-                        help="training clips (with teacher identity and emotion targets) the renders are matched on")
-    parser.add_argument("--learning_rate", type=float, default=1e-4, help="of the render matching")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true", help="replace a model already in --output_dir")
     return parser.parse_args(argv)
 
@@ -71,17 +61,6 @@ def content_features(models, clips, feature_extractor, description: str) -> list
             speech = model.encode_speech(batch.input_values, batch.attention_mask, batch.num_frames, read_voice=False)
             clip_features.extend(speech.content_features[i, :int(n)].numpy() for i, n in enumerate(batch.num_frames))
     return features
-
-
-@torch.no_grad()
-def conditioned_clip(model, targets: dict, new: np.ndarray, old: np.ndarray, seed: int) -> dict:
-    """A clip's features with the identity, emotion and seeded motion the generator renders it with: the
-    teacher's identity and most likely emotion (as the generator was trained), motion as the model samples it."""
-    identity = model.generator_identity(torch.tensor([targets["teacher_identity"]], dtype=torch.float32))[0]
-    emotion = model.emotion_probs(torch.tensor([targets["teacher_emotion"]]), temperature=0)[0]
-    motion, _ = model.sample_motion(1, len(new), torch.Generator().manual_seed(seed))
-    return {"new": torch.from_numpy(new), "old": torch.from_numpy(old), "identity": identity, "emotion": emotion,
-            "motion": motion[0]}
 
 
 def main(argv=None):
@@ -100,20 +79,14 @@ def main(argv=None):
         raise SystemExit(f"the student's identity is in another teacher's space ({', '.join(sorted(teachers))})")
 
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
-    new_train, old_train, render_clips, report = [], [], [], {}
+    new_train, old_train, report = [], [], {}
     for path in args.dataset_path:
-        train = load_corpora([path], "train")
-        train = train.select(range(min(args.max_clips, len(train))))
-        new, old = content_features((student, model), train, feature_extractor, f"{Path(path).name} train")
+        train = load_corpora([path], "train").select_columns(["audio", "sampling_rate", "teacher_mouth_open"])
+        new, old = content_features((student, model), train.select(range(min(args.max_clips, len(train)))),
+                                    feature_extractor, f"{Path(path).name} train")
         new_train += new
         old_train += old
         report[path] = {"train_frames": sum(map(len, new))}
-        if {"teacher_identity", "teacher_emotion"} <= set(train.column_names):  # what the generator renders from
-            render_clips += [conditioned_clip(model, row, *features, seed=args.seed + len(render_clips))
-                             for row, *features in zip(train.select_columns(["teacher_identity", "teacher_emotion"]),
-                                                       new, old)][: args.render_clips - len(render_clips)]
-    if args.render_steps and not render_clips:
-        raise SystemExit("--render_steps: no corpus has teacher identity and emotion targets to render with")
     matrix, bias = fit_content_map(new_train, old_train, args.context, args.ridge)
     for path in args.dataset_path:
         validation = load_corpora([path], "validation").select_columns(["audio", "sampling_rate", "teacher_mouth_open"])
@@ -126,14 +99,8 @@ def main(argv=None):
         value = getattr(student.config, field)
         if field != "identity_teacher" or value is not None:
             setattr(model.config, field, value)
-    original_layer = model.generator.content_context
-    model.generator.content_context = fold_content_map(original_layer, matrix, bias)
+    model.generator.content_context = fold_content_map(model.generator.content_context, matrix, bias)
     model.config.content_context += args.context
-    if args.render_steps:
-        losses = match_renders(model.generator, original_layer, render_clips, args.render_steps, args.learning_rate,
-                               seed=args.seed)
-        report["render_matching"] = {"clips": len(render_clips), "first_loss": float(np.mean(losses[:20])),
-                                     "last_loss": float(np.mean(losses[-20:]))}
     model.save_pretrained(output_dir)
     print(json.dumps(report, indent=2))
 

@@ -65,18 +65,16 @@ def test_attach_student_saves_the_model_with_the_new_students_encoder(corpus_wit
     def attach(student, output, *extra):
         script.main(["--student", str(tmp_path / student), "--model", str(tmp_path / "model"), "--dataset_path",
                      corpus, "--output_dir", str(tmp_path / output), "--max_clips", "16", *extra])
-        return json.loads(capsys.readouterr().out), Speech2VideoModel.from_pretrained(tmp_path / output)
+        return json.loads(capsys.readouterr().out)[corpus], Speech2VideoModel.from_pretrained(tmp_path / output)
 
     report, attached = attach("model", "itself", "--ridge", "0", "--context", "0")
-    assert report[corpus]["r2_variance_weighted"] > 0.999 and report[corpus]["train_frames"] > 16 * 10
+    assert report["r2_variance_weighted"] > 0.999 and report["train_frames"] > 16 * 10
     original = Speech2VideoModel.from_pretrained(tmp_path / "model")
     for name, tensor in original.state_dict().items():
         torch.testing.assert_close(attached.state_dict()[name], tensor, atol=1e-3, rtol=1e-3, msg=name)
 
-    # with two frames of context on each side (the default), then the folded layer trained to match the renders
-    report, attached = attach("student", "new", "--render_steps", "30", "--learning_rate", "1e-3")
-    assert report[corpus]["r2_variance_weighted"] < 0.999  # another student's features are not the model's
-    assert report["render_matching"]["last_loss"] < report["render_matching"]["first_loss"]
+    report, attached = attach("student", "new")  # with two frames of context on each side, the default
+    assert report["r2_variance_weighted"] < 0.999  # another student's features are not the model's
     assert attached.config.content_context == original.config.content_context + 2
     student = Speech2VideoModel.from_pretrained(tmp_path / "student")
     for name, tensor in student.encoder.state_dict().items():

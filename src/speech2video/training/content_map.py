@@ -12,7 +12,6 @@ training is needed.
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 
 def with_context(features: np.ndarray, context: int) -> np.ndarray:
@@ -75,38 +74,3 @@ def fold_content_map(content_context: nn.Conv1d, matrix: np.ndarray, bias: np.nd
             folded.weight[:, :, tap + offset] += weight[:, :, tap] @ matrix[offset].T
     folded.bias.copy_(content_context.bias + weight.sum(dim=2) @ bias)
     return folded.to(weight.device)
-
-
-def match_renders(generator, original_layer: nn.Conv1d, clips: list[dict], steps: int, learning_rate: float = 1e-4,
-                  clips_per_step: int = 4, frames_per_clip: int = 8, seed: int = 0) -> list[float]:
-    """Train `generator.content_context` (the folded layer) alone so that the frames the generator renders
-    from the new features match those it rendered from the old ones through `original_layer`. Each clip is
-    a dict of new (T, C_new) and old (T, C_old) features, identity (D,), emotion probabilities (E,) and
-    motion (T, M) tensors, as the generator gets them. Returns the L1 loss of each step."""
-    import copy
-
-    original = copy.deepcopy(generator).eval().requires_grad_(False)
-    original.content_context = original_layer
-    generator.eval().requires_grad_(False)
-    layer = generator.content_context.requires_grad_(True)
-    optimizer = torch.optim.Adam(layer.parameters(), lr=learning_rate)
-    rng = np.random.default_rng(seed)
-    losses = []
-    for _ in tqdm(range(steps), desc="matching renders", unit="step"):
-        styles, targets = [], []
-        for index in rng.choice(len(clips), size=clips_per_step, replace=len(clips) < clips_per_step):
-            clip = clips[index]
-            length = len(clip["new"])
-            start = int(rng.integers(0, max(1, length - frames_per_clip + 1)))
-            window = slice(start, start + frames_per_clip)
-            condition = (clip["identity"][None], clip["emotion"][None], clip["motion"][None])
-            styles.append(generator.styles(clip["new"][None], *condition)[0, window])
-            with torch.no_grad():
-                targets.append(original.decode(original.styles(clip["old"][None], *condition)[0, window]))
-        loss = (generator.decode(torch.cat(styles)) - torch.cat(targets)).abs().mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    layer.requires_grad_(False)
-    return losses
