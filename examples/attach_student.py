@@ -44,7 +44,8 @@ def parse_args(argv=None):
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--max_clips", type=int, default=800, help="training clips per corpus")
     parser.add_argument("--context", type=int, default=2,
-                        help="frames on each side of a frame the map reads (the generator's first layer widens by as many)")
+                        help="frames on each side of a frame the map reads (the generator's first layer widens by "
+                             "as many)")
     parser.add_argument("--ridge", type=float, default=1e-4, help="ridge, relative to the mean feature variance")
     parser.add_argument("--overwrite", action="store_true", help="replace a model already in --output_dir")
     return parser.parse_args(argv)
@@ -79,9 +80,13 @@ def main(argv=None):
         raise SystemExit(f"the student's identity is in another teacher's space ({', '.join(sorted(teachers))})")
 
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
+    columns = ["audio", "sampling_rate", "teacher_mouth_open"]  # the mouth targets give each clip's frame count
+    for path in args.dataset_path:
+        if not set(columns) <= set(load_corpora([path], "train").column_names):
+            raise SystemExit(f"{path}: no {' or '.join(columns)}: run examples/cache_teacher_targets.py on it")
     new_train, old_train, report = [], [], {}
     for path in args.dataset_path:
-        train = load_corpora([path], "train").select_columns(["audio", "sampling_rate", "teacher_mouth_open"])
+        train = load_corpora([path], "train").select_columns(columns)
         new, old = content_features((student, model), train.select(range(min(args.max_clips, len(train)))),
                                     feature_extractor, f"{Path(path).name} train")
         new_train += new
@@ -89,7 +94,7 @@ def main(argv=None):
         report[path] = {"train_frames": sum(map(len, new))}
     matrix, bias = fit_content_map(new_train, old_train, args.context, args.ridge)
     for path in args.dataset_path:
-        validation = load_corpora([path], "validation").select_columns(["audio", "sampling_rate", "teacher_mouth_open"])
+        validation = load_corpora([path], "validation").select_columns(columns)
         new, old = content_features((student, model), validation, feature_extractor, f"{Path(path).name} validation")
         mapped = np.concatenate([apply_content_map(clip, matrix, bias) for clip in new])
         report[path].update(explained_variance(mapped, np.concatenate(old)), validation_frames=len(mapped))

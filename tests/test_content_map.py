@@ -85,6 +85,8 @@ def test_attach_student_saves_the_model_with_the_new_students_encoder(corpus_wit
 
     with pytest.raises(SystemExit, match="already holds a model"):
         attach("student", "new")
+    with pytest.raises(SystemExit, match="no audio or sampling_rate or teacher_mouth_open"):
+        attach("student", "from-a-corpus-without-targets", "--dataset_path", str(corpus_with_targets / "synthtalk"))
     Speech2VideoModel(tiny_config(content_dim=8, **config)).save_pretrained(tmp_path / "narrow")
     with pytest.raises(SystemExit, match=r"content_dim \(8\) is not the model's \(16\)"):
         attach("narrow", "narrow-attached")
