@@ -58,7 +58,7 @@ def explained_variance(predicted: np.ndarray, target: np.ndarray) -> dict:
 @torch.no_grad()
 def fold_content_map(content_context: nn.Conv1d, matrix: np.ndarray, bias: np.ndarray) -> nn.Conv1d:
     """The convolution that reads features c as `content_context` reads their map (`apply_content_map`),
-    `context` frames wider on each side. Exact but at the first and last frames within the old convolution's
+    wider on each side by the map's context. Exact but at the first and last frames within the old convolution's
     padding of the ends, where the old one repeated a mapped frame and the new one repeats a feature."""
     weight = content_context.weight  # (out, C_old, K)
     matrix = torch.as_tensor(matrix, dtype=weight.dtype)  # (U, C_new, C_old)
