@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 from transformers import Wav2Vec2FeatureExtractor
 
 from speech2video import Speech2VideoModel
 from speech2video.training.content_map import apply_content_map, explained_variance, fit_content_map, fold_content_map
-from speech2video.training.distillation import collate, load_corpora
+from speech2video.training.distillation import load_corpora
+from speech2video.training.generator import student_features
 
 ENCODER_FIELDS = ("encoder_config", "identity_teacher", "infers_speaker", "voice_statistics_bands",
                   "voice_statistics_pitch", "voice_statistics_modulation", "voice_statistics_robust_pitch",
@@ -40,7 +40,8 @@ def parse_args(argv=None):
     parser.add_argument("--student", required=True, help="the new student (a train_distillation.py output)")
     parser.add_argument("--model", required=True, help="the trained model whose generator is kept (folder or name)")
     parser.add_argument("--dataset_path", required=True, nargs="+",
-                        help="corpora with audio (their train splits are fitted on, their validation splits reported)")
+                        help="corpora with audio, e.g. as the corpus builders save them (their train splits are "
+                             "fitted on, their validation splits reported)")
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--max_clips", type=int, default=800, help="training clips per corpus")
     parser.add_argument("--context", type=int, default=2,
@@ -51,17 +52,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-@torch.no_grad()
-def content_features(models, clips, feature_extractor, description: str) -> list[list[np.ndarray]]:
-    """Each model's content features of each of `clips`: per model, [(T_i, C)]."""
-    features = [[] for _ in models]
-    for start in tqdm(range(0, len(clips), 8), desc=description, unit="batch"):
-        rows = [clips[i] for i in range(start, min(start + 8, len(clips)))]
-        batch = collate(rows, feature_extractor, max_frames=100_000, rng=np.random.default_rng(0))  # whole clips
-        for model, clip_features in zip(models, features):
-            speech = model.encode_speech(batch.input_values, batch.attention_mask, batch.num_frames, read_voice=False)
-            clip_features.extend(speech.content_features[i, :int(n)].numpy() for i, n in enumerate(batch.num_frames))
-    return features
+def content_features(models, clips, feature_extractor) -> list[list[np.ndarray]]:
+    """Each model's content features of each of `clips` (whole, clean): per model, [(T_i, C)]."""
+    return [[clip.content.numpy() for clip in student_features(model, clips, feature_extractor, read_voice=False)]
+            for model in models]
 
 
 def main(argv=None):
@@ -80,22 +74,17 @@ def main(argv=None):
         raise SystemExit(f"the student's identity is in another teacher's space ({', '.join(sorted(teachers))})")
 
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
-    columns = ["audio", "sampling_rate", "teacher_mouth_open"]  # the mouth targets give each clip's frame count
-    for path in args.dataset_path:
-        if not set(columns) <= set(load_corpora([path], "train").column_names):
-            raise SystemExit(f"{path}: no {' or '.join(columns)}: run examples/cache_teacher_targets.py on it")
     new_train, old_train, report = [], [], {}
     for path in args.dataset_path:
-        train = load_corpora([path], "train").select_columns(columns)
+        train = load_corpora([path], "train")
         new, old = content_features((student, model), train.select(range(min(args.max_clips, len(train)))),
-                                    feature_extractor, f"{Path(path).name} train")
+                                    feature_extractor)
         new_train += new
         old_train += old
         report[path] = {"train_frames": sum(map(len, new))}
     matrix, bias = fit_content_map(new_train, old_train, args.context, args.ridge)
     for path in args.dataset_path:
-        validation = load_corpora([path], "validation").select_columns(columns)
-        new, old = content_features((student, model), validation, feature_extractor, f"{Path(path).name} validation")
+        new, old = content_features((student, model), load_corpora([path], "validation"), feature_extractor)
         mapped = np.concatenate([apply_content_map(clip, matrix, bias) for clip in new])
         report[path].update(explained_variance(mapped, np.concatenate(old)), validation_frames=len(mapped))
 

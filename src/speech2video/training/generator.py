@@ -30,23 +30,25 @@ MOUTH_WEIGHT = 3.0  # reconstruction weight of those rows relative to the rest
 
 @dataclass
 class StudentFeatures:
-    """The frozen student's view of one clip: content (T, C), identity (D,), emotion_probs (E,)."""
+    """The frozen student's view of one clip: content (T, C), identity (D,), emotion_probs (E,) (None when the
+    voice was not read)."""
 
     content: torch.Tensor
-    identity: torch.Tensor
-    emotion_probs: torch.Tensor
+    identity: torch.Tensor | None
+    emotion_probs: torch.Tensor | None
 
 
 def student_features(model, dataset, feature_extractor, cache_dir: str | os.PathLike | None = None,
-                     batch_size: int = 16, cache_limit: int = 8) -> list[StudentFeatures]:
+                     batch_size: int = 16, cache_limit: int = 8, read_voice: bool = True) -> list[StudentFeatures]:
     """Run the student over every clip of `dataset` on clean audio, in padded batches (masked: padding-invariant).
+    `read_voice=False`: the content alone (no identity or emotion, never cached).
 
     With `cache_dir`, the features are kept there in a safetensors file named by a digest of the student's
     weights and every clip's audio and frame count, and read back by the next run with the same student and clips;
     only the `cache_limit` most recently used of these files are kept.
     """
-    if cache_dir is None:
-        return _run_student(model, dataset, feature_extractor, batch_size)
+    if cache_dir is None or not read_voice:
+        return _run_student(model, dataset, feature_extractor, batch_size, read_voice)
     path = Path(cache_dir) / f"student-features-{_features_digest(model, dataset)}.safetensors"
     if path.exists():
         with contextlib.suppress(OSError):  # a read-only cache is still read
@@ -92,7 +94,7 @@ def _features_digest(model, dataset) -> str:
 
 
 @torch.no_grad()
-def _run_student(model, dataset, feature_extractor, batch_size: int) -> list[StudentFeatures]:
+def _run_student(model, dataset, feature_extractor, batch_size: int, read_voice: bool = True) -> list[StudentFeatures]:
     model.eval()
     clips = dataset.select_columns(["audio", "num_frames"])
     features = []
@@ -101,10 +103,11 @@ def _run_student(model, dataset, feature_extractor, batch_size: int) -> list[Stu
         inputs = feature_extractor([decode_audio(row) for row in rows], sampling_rate=16_000,
                                    padding=True, return_attention_mask=True, return_tensors="pt")
         num_frames = torch.tensor([row["num_frames"] for row in rows])
-        speech = model.encode_speech(inputs.input_values, inputs.attention_mask, num_frames)
+        speech = model.encode_speech(inputs.input_values, inputs.attention_mask, num_frames, read_voice=read_voice)
         for i, frames in enumerate(num_frames.tolist()):
-            features.append(StudentFeatures(speech.content_features[i, :frames], speech.identity_embeds[i],
-                                            speech.emotion_logits[i].softmax(-1)))
+            features.append(StudentFeatures(speech.content_features[i, :frames],
+                                            speech.identity_embeds[i] if read_voice else None,
+                                            speech.emotion_logits[i].softmax(-1) if read_voice else None))
     return features
 
 
