@@ -19,6 +19,9 @@ With `--reference_frames`, the generator also learns to render from the pixels o
 (another frame of the clip, left out for `--reference_dropout` of the clips so it still renders from speech
 alone): the static-image baseline of a single-speaker model, which has no identity to read from a picture.
 `--train_only_reference` trains that encoder alone, leaving what the model renders from speech untouched.
+`--train_only_mapping` trains only the layers that turn the speech features into styles (the content
+convolution and the mapping network), for a new student put in front of a trained generator
+(`attach_student.py`): the decoder, the motion process and the picture encoder keep their weights.
 """
 
 import argparse
@@ -89,6 +92,9 @@ def parse_args(argv=None):
     parser.add_argument("--train_only_reference", action="store_true",
                         help="with --reference_frames, train the reference encoder alone: the rest of the generator "
                              "keeps its weights, so videos rendered from speech alone stay exactly the same")
+    parser.add_argument("--train_only_mapping", action="store_true",
+                        help="train only the content convolution and the mapping network (speech features -> "
+                             "styles); the decoder, motion process and reference encoder keep their weights")
     parser.add_argument("--max_train_steps", type=int, default=3000)
     parser.add_argument("--max_train_samples", type=int, default=None, help="use only the first N training clips")
     parser.add_argument("--train_batch_size", type=int, default=4, help="clips per step")
@@ -236,12 +242,17 @@ def main(argv=None):
     if teacher is not None:  # identity errors in units of each dimension's spread (a 0.1 hue error is not a 0.1 size error)
         identity_spread = torch.tensor(np.array(train_dataset["teacher_identity"]), dtype=torch.float32).std(0).clamp_min(1e-3)
     mouth_shapes = fit_mouth_shapes(train_dataset) if args.mouth_shape_weight > 0 else None
-    if args.train_only_reference:
-        if not args.reference_frames:
-            raise SystemExit("--train_only_reference needs --reference_frames")
+    if args.train_only_reference and not args.reference_frames:
+        raise SystemExit("--train_only_reference needs --reference_frames")
+    if args.train_only_reference and args.train_only_mapping:
+        raise SystemExit("--train_only_reference and --train_only_mapping exclude each other")
+    if args.train_only_reference or args.train_only_mapping:
+        generator = model.generator
+        trained = [generator.reference] if args.train_only_reference else [generator.content_context, generator.mapping]
         model.requires_grad_(False)
-        model.generator.reference.requires_grad_(True)
-        generator_parameters = list(model.generator.reference.parameters())
+        for module in trained:
+            module.requires_grad_(True)
+        generator_parameters = [parameter for module in trained for parameter in module.parameters()]
     else:
         generator_parameters = [*model.generator.parameters(), *model.motion.parameters()]
     optimizer_g = torch.optim.Adam([*generator_parameters, *motion_encoder.parameters()], lr=args.learning_rate,

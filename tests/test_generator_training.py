@@ -127,21 +127,29 @@ def test_reference_frames_train_a_picture_encoder_beside_the_speech_path(corpus_
     assert plain.shape == pictured.shape and not torch.equal(plain, pictured)
 
 
-def test_train_only_reference_leaves_the_speech_path_untouched(corpus_with_targets, tmp_path):
+def test_train_only_flags_change_only_their_layers(corpus_with_targets, tmp_path):
     student = tmp_path / "student"
     Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(student)
     common = ["--dataset_path", str(corpus_with_targets / "targets"), "--student_model_path", str(student),
-              "--output_dir", str(tmp_path / "g"), "--train_batch_size", "2", "--motion_frames", "16",
-              "--max_train_steps", "3", "--adversarial_start_step", "1", "--validation_steps", "100",
-              "--checkpointing_steps", "100", "--train_only_reference", "--reference_dropout", "0", "--cache_dir", ""]
+              "--train_batch_size", "2", "--motion_frames", "16", "--max_train_steps", "3",
+              "--adversarial_start_step", "1", "--validation_steps", "100", "--checkpointing_steps", "100",
+              "--reference_dropout", "0", "--cache_dir", ""]
     script = load_example_script("train_generator")
     with pytest.raises(SystemExit, match="needs --reference_frames"):
-        script.main(common)
-    script.main([*common, "--reference_frames", "--reference_mouth_box", "0.6", "0.3", "0.9", "0.7"])
+        script.main([*common, "--output_dir", str(tmp_path / "g"), "--train_only_reference"])
+    with pytest.raises(SystemExit, match="exclude each other"):
+        script.main([*common, "--output_dir", str(tmp_path / "g"), "--reference_frames", "--train_only_reference",
+                     "--train_only_mapping"])
+    script.main([*common, "--output_dir", str(tmp_path / "g"), "--train_only_reference", "--reference_frames",
+                 "--reference_mouth_box", "0.6", "0.3", "0.9", "0.7"])
+    script.main([*common, "--output_dir", str(tmp_path / "m"), "--train_only_mapping"])
     assert Speech2VideoModel.from_pretrained(tmp_path / "g").config.reference_mouth_box == [0.6, 0.3, 0.9, 0.7]
-    before, after = load_file(str(student / "model.safetensors")), load_file(str(tmp_path / "g" / "model.safetensors"))
-    changed = {name for name, value in after.items() if name not in before or not torch.equal(value, before[name])}
-    assert changed and all(name.startswith("generator.reference.") for name in changed)
+    before = load_file(str(student / "model.safetensors"))
+    for output, trained in (("g", ("generator.reference.",)), ("m", ("generator.content_context.", "generator.mapping."))):
+        after = load_file(str(tmp_path / output / "model.safetensors"))
+        changed = {name for name, value in after.items() if name not in before or not torch.equal(value, before[name])}
+        assert changed and all(name.startswith(trained) for name in changed), output
+    assert any(name.startswith("generator.content_context.") for name in changed)  # both layers of the mapping run learn
 
 
 def test_widen_generator_renders_the_same_frames_and_lets_the_new_channels_learn():
