@@ -8,6 +8,10 @@ STAMP      := $(VENV)/.installed
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := espeak-ng libespeak-ng1
 BROWSER_PACKAGES := chromium chromium-driver
+# speech2video.data.synthtalk.festival.SYSTEM_PACKAGES: Festival and its voices of recorded people
+FESTIVAL_PACKAGES := festival festvox-czech-dita festvox-czech-machac festvox-czech-krb festvox-czech-ph \
+	festvox-suopuhe-lj festvox-suopuhe-mv festvox-ca-ona-hts festvox-ru festvox-kallpc16k festvox-kdlpc16k \
+	festvox-us-slt-hts
 
 .PHONY: install system-deps test demo clean
 
@@ -20,8 +24,9 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install -e ".[dev]"
 	touch $(STAMP)
 
-# Debian packages: espeak-ng (the SynthTalk voices, required); headless Chromium and its driver for the
-# Space's browser test (optional: where they cannot be installed, that one test is skipped and says why).
+# Debian packages: espeak-ng (the SynthTalk voices, required); optional, where they cannot be installed the
+# tests that need them are skipped and say why: headless Chromium and its driver (the Space's browser test),
+# Festival and its voices (SynthTalk's lips corpus of recorded voices, benchmarks/unseen_voices.py).
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -34,6 +39,12 @@ system-deps:
 	  echo "installing Debian packages:$$missing"; \
 	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; } \
 	  || echo "warning: could not install$$missing: the Space's browser test will be skipped"; \
+	fi
+	@missing=""; for p in $(FESTIVAL_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $$missing; } \
+	  || echo "warning: could not install$$missing: the Festival tests will be skipped"; \
 	fi
 
 test: install system-deps

@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     synthtalk.add_argument("--image-size", type=int, default=128, help="face frame size in pixels (default 128)")
     synthtalk.add_argument("--seed", type=int, default=0, help="corpus seed: same seed, byte-identical corpus")
     synthtalk.add_argument("--num-proc", type=int, default=None, help="worker processes (default: all cores)")
+    synthtalk.add_argument("--voices", choices=("espeak", "festival"), default="espeak",
+                           help="the speakers' own espeak-ng voices (default), or Festival's training voices of "
+                                "recorded people speaking neutrally: a corpus for the lips (needs Festival)")
     synthtalk.add_argument("--overwrite", action="store_true", help="replace a non-empty OUTPUT_DIR")
     synthtalk.set_defaults(run=run_synthtalk)
     return parser
@@ -64,7 +67,8 @@ def run_synthtalk(args) -> None:
 
     start = time.perf_counter()
     corpus = build_corpus(args.output_dir, num_clips=args.num_clips, num_speakers=args.num_speakers,
-                          image_size=args.image_size, seed=args.seed, num_proc=args.num_proc, overwrite=args.overwrite)
+                          image_size=args.image_size, seed=args.seed, num_proc=args.num_proc, overwrite=args.overwrite,
+                          voices=args.voices)
     seconds = time.perf_counter() - start
     clips = sum(len(split) for split in corpus.values())
     print(f"wrote {clips} clips to {args.output_dir} in {seconds:.1f} s ({clips / seconds:.1f} clips/s): "

@@ -78,7 +78,7 @@ def encode_clip_row(clip, clip_id: str, fps: float) -> dict:
         "emotion": clip.emotion,
         "identity": clip.speaker.identity,
         "gender": clip.speaker.voice.gender,
-        "accent": clip.speaker.voice.accent,
+        "accent": f"festival:{clip.festival_voice}" if clip.festival_voice else clip.speaker.voice.accent,
         "intensity": clip.intensity,
         "phonemes": clip.phonemes,
         "phoneme_times": np.asarray(clip.phoneme_times, np.float32),

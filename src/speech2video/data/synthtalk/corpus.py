@@ -18,10 +18,14 @@ from .emotions import EMOTIONS
 from .face import FaceLook, FaceRenderer
 from .sentences import sentence_pool
 from .speakers import IDENTITY_DIMENSIONS, Speaker
+from . import festival
+from .festival import FestivalVoice
 from .tts import Espeak, variant_file
 
 SAMPLING_RATE = 16_000
 LEAD_SILENCE_S = 0.15
+FESTIVAL_DURATION_STRETCH = (0.85, 1.2)  # a Festival voice's pace: 15 % faster to 20 % slower than its own
+VOICES = ("espeak", "festival")
 
 
 @dataclass
@@ -41,6 +45,7 @@ class SynthTalkClip:
     viseme: np.ndarray       # (T,)
     blink: np.ndarray        # (T,)
     head_pose: np.ndarray    # (T, 3) degrees
+    festival_voice: str = ""  # the Festival voice that spoke, "" for the speaker's own espeak-ng voice
 
 
 def speak(speaker: Speaker, emotion: str, intensity: float, text: str, seed: int):
@@ -72,11 +77,21 @@ def speak(speaker: Speaker, emotion: str, intensity: float, text: str, seed: int
 
 
 def make_clip(speaker: Speaker, emotion: str, intensity: float, text: str, seed: int,
-              image_size: int = 128, fps: float = FPS) -> SynthTalkClip:
-    """Speak `text` as `speaker` with `emotion` at `intensity` (0..1) and animate the face to it."""
+              image_size: int = 128, fps: float = FPS, festival_voice: FestivalVoice | None = None) -> SynthTalkClip:
+    """Speak `text` as `speaker` with `emotion` at `intensity` (0..1) and animate the face to it.
+
+    With `festival_voice` that voice speaks instead of the speaker's own, neutrally (its pace varied by the
+    seed): only the lips then follow the voice, not the face's voice-linked identity.
+    """
     style = EMOTIONS[emotion]
     strength = 0.0 if emotion == "neutral" else intensity
-    audio, phonemes, times = speak(speaker, emotion, intensity, text, seed)
+    if festival_voice is None:
+        audio, phonemes, times = speak(speaker, emotion, intensity, text, seed)
+    elif emotion != "neutral":
+        raise ValueError(f"Festival's voices speak neutrally; got emotion {emotion!r}")
+    else:
+        stretch = float(np.random.default_rng([seed, 5]).uniform(*FESTIVAL_DURATION_STRETCH))
+        audio, phonemes, times = festival.speak(text, festival_voice, stretch)
     duration = len(audio) / SAMPLING_RATE
     num_frames = max(1, round(duration * fps))
     rng = np.random.default_rng([seed, 4])
@@ -94,6 +109,7 @@ def make_clip(speaker: Speaker, emotion: str, intensity: float, text: str, seed:
         audio=audio, frames=frames, speaker=speaker, emotion=emotion, intensity=strength, text=text,
         phonemes=phonemes, phoneme_times=times, mouth_open=mouth.opening, mouth_width=mouth.width,
         viseme=mouth.viseme, blink=blink, head_pose=pose,
+        festival_voice=festival_voice.name if festival_voice else "",
     )
 
 
@@ -134,16 +150,23 @@ def clip_plan(split: str, num_clips: int, speakers: range, seed: int) -> list[di
 
 def _make_row(task: dict) -> dict:
     speaker = Speaker.from_seed(task["speaker_id"], task["corpus_seed"])
-    clip = make_clip(speaker, task["emotion"], task["intensity"], task["text"], task["seed"], task["image_size"])
+    if task["voices"] == "festival":  # a training voice of the speaker's sex, neutral
+        voices = [voice for voice in festival.TRAINING_VOICES if voice.sex == speaker.voice.gender]
+        voice = voices[task["speaker_id"] % len(voices)]
+        clip = make_clip(speaker, "neutral", 0.0, task["text"], task["seed"], task["image_size"], festival_voice=voice)
+    else:
+        clip = make_clip(speaker, task["emotion"], task["intensity"], task["text"], task["seed"], task["image_size"])
     return encode_clip_row(clip, clip_id=task["clip_id"], fps=FPS)
 
 
 def build_corpus(output_dir: str | os.PathLike, num_clips: int = 2000, num_speakers: int | None = None,
                  image_size: int = 128, seed: int = 0, num_proc: int | None = None, overwrite: bool = False,
-                 shard_size: int = 250):
+                 shard_size: int = 250, voices: str = "espeak"):
     """Generate SynthTalk and save it with `save_to_disk`; returns the `datasets.DatasetDict`.
 
-    Splits have disjoint speakers (80/10/10) and train/test have disjoint sentences.
+    Splits have disjoint speakers (80/10/10) and train/test have disjoint sentences. `voices="festival"` has
+    Festival's training voices (recorded people, `festival.TRAINING_VOICES`) speak neutrally in place of the
+    speakers' espeak-ng voices: a corpus for the lips, whose faces' identity does not follow the voice.
     `num_speakers` defaults to num_clips // 4 (at least 10). Clips are saved `shard_size` at a time: an
     interrupted build, run again with the same arguments, keeps the finished shards (`data.shards`).
     """
@@ -152,11 +175,13 @@ def build_corpus(output_dir: str | os.PathLike, num_clips: int = 2000, num_speak
 
     from ..shards import ShardedBuild
 
+    if voices not in VOICES:
+        raise ValueError(f"voices must be one of {VOICES}, got {voices!r}")
     num_speakers = num_speakers or max(10, num_clips // 4)
     if num_speakers < 3:
         raise ValueError("SynthTalk needs at least 3 speakers (one per split)")
     build = ShardedBuild(output_dir, dict(num_clips=num_clips, num_speakers=num_speakers, image_size=image_size,
-                                          seed=seed, shard_size=shard_size), overwrite=overwrite)
+                                          seed=seed, shard_size=shard_size, voices=voices), overwrite=overwrite)
     speaker_ranges = split_speakers(num_speakers)
     features = synthtalk_features(len(IDENTITY_DIMENSIONS))
     splits = {}
@@ -164,7 +189,7 @@ def build_corpus(output_dir: str | os.PathLike, num_clips: int = 2000, num_speak
     try:
         for split, fraction in SPLIT_FRACTIONS.items():
             tasks = [
-                {**task, "corpus_seed": seed, "image_size": image_size}
+                {**task, "corpus_seed": seed, "image_size": image_size, "voices": voices}
                 for task in clip_plan(split, max(1, round(num_clips * fraction)), speaker_ranges[split], seed)
             ]
             progress = tqdm(total=len(tasks), desc=f"SynthTalk {split}")
