@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import shutil
 
 import numpy as np
 import torch
@@ -34,7 +33,7 @@ from speech2video import Speech2VideoPipeline
 from speech2video.audio import frame_energy
 from speech2video.data.schema import FPS
 from speech2video.data.synthtalk.animation import mouth_track
-from speech2video.data.synthtalk.festival import EVALUATION_VOICES, SAMPLING_RATE, SYSTEM_PACKAGES, speak
+from speech2video.data.synthtalk.festival import EVALUATION_VOICES, SAMPLING_RATE, is_installed, speak
 from speech2video.data.synthtalk.sentences import sentence_pool
 from speech2video.evaluation import mouth_opening_correlation
 from speech2video.teachers.synthtalk import EVALUATOR, SynthTalkTeacher
@@ -51,8 +50,10 @@ def main() -> None:
                              "on it (for models that draw SynthTalk's face, e.g. synthtalk-128)")
     parser.add_argument("--seed", type=int, default=0, help="the motion seed of the rendered videos")
     args = parser.parse_args()
-    if shutil.which("festival") is None:
-        parser.error(f"Festival is not installed: apt-get install {SYSTEM_PACKAGES} (or `make system-deps`)")
+    missing = [voice.package for voice in EVALUATION_VOICES if not is_installed(voice)]
+    if missing:
+        parser.error(f"Festival's English voices are not installed: apt-get install festival {' '.join(missing)} "
+                     "(or `make system-deps`)")
 
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     pipe.set_progress_bar_config(disable=True)

@@ -14,12 +14,12 @@ import numpy as np
 from ...audio import frame_energy
 from ..schema import FPS, SPLIT_FRACTIONS, encode_clip_row, synthtalk_features
 from .animation import blink_track, head_track, mouth_track
+from . import festival
 from .emotions import EMOTIONS
 from .face import FaceLook, FaceRenderer
+from .festival import FestivalVoice
 from .sentences import sentence_pool
 from .speakers import IDENTITY_DIMENSIONS, Speaker
-from . import festival
-from .festival import FestivalVoice
 from .tts import Espeak, variant_file
 
 SAMPLING_RATE = 16_000

@@ -1,7 +1,7 @@
 """Festival's voices: recorded people (diphone, unit-selection and HTS voices) with each phone's time.
 
-espeak-ng's formant voices are all SynthTalk's speakers are by default; Festival's are built from recordings of
-real people, in several languages. Each phone Festival reports is written as the espeak-ng mnemonic of the same
+By default every SynthTalk speaker is a variant of espeak-ng's formant synthesizer; Festival's voices are built
+from recordings of real people, in several languages. Each phone Festival reports is written as the espeak-ng mnemonic of the same
 sound, so SynthTalk's mouth model (`animation.viseme_of`) animates it. The lips do not depend on the words'
 language: the English sentences are read by each voice's own letter-to-sound rules.
 
@@ -24,6 +24,7 @@ import numpy as np
 from ...errors import Speech2VideoError
 
 SAMPLING_RATE = 16_000
+VOICES_FOLDER = Path("/usr/share/festival/voices")
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,11 @@ def espeak_mnemonic(phone: str, language: str) -> str:
     raise Speech2VideoError(f"Festival phone {phone!r} of the {language} phone set has no viseme")
 
 
+def is_installed(voice: FestivalVoice) -> bool:
+    """Whether Festival and `voice`'s package are installed (Debian's layout of Festival's voices)."""
+    return shutil.which("festival") is not None and any(VOICES_FOLDER.glob(f"*/{voice.name}"))
+
+
 def speak(text: str, voice: FestivalVoice, duration_stretch: float = 1.0):
     """`voice` reading `text`, `duration_stretch` times slower than its own pace.
 
@@ -99,8 +105,9 @@ def speak(text: str, voice: FestivalVoice, duration_stretch: float = 1.0):
     import soundfile
     import soxr
 
-    if shutil.which("festival") is None:
-        raise Speech2VideoError(f"Festival is not installed: apt-get install {SYSTEM_PACKAGES} (`make system-deps`)")
+    if not is_installed(voice):
+        raise Speech2VideoError(f"Festival's voice {voice.name} is not installed: apt-get install festival "
+                                f"{voice.package} (`make system-deps` installs all of {SYSTEM_PACKAGES})")
     quoted = re.sub(r'["\\]', " ", text)
     with tempfile.TemporaryDirectory(prefix="synthtalk-festival-") as folder:
         wav, segments = Path(folder) / "utterance.wav", Path(folder) / "utterance.segs"
