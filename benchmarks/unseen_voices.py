@@ -30,10 +30,10 @@ from tqdm.auto import tqdm
 from transformers import Wav2Vec2FeatureExtractor
 
 from speech2video import Speech2VideoPipeline
-from speech2video.audio import frame_energy
+from speech2video.audio import SAMPLING_RATE, frame_energy
 from speech2video.data.schema import FPS
 from speech2video.data.synthtalk.animation import mouth_track
-from speech2video.data.synthtalk.festival import EVALUATION_VOICES, SAMPLING_RATE, is_installed, speak
+from speech2video.data.synthtalk.festival import EVALUATION_VOICES, is_installed, speak
 from speech2video.data.synthtalk.sentences import sentence_pool
 from speech2video.evaluation import mouth_opening_correlation
 from speech2video.teachers.synthtalk import EVALUATOR, SynthTalkTeacher

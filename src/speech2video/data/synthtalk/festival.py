@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ...audio import SAMPLING_RATE
 from ...errors import Speech2VideoError
 
-SAMPLING_RATE = 16_000
 VOICES_FOLDER = Path("/usr/share/festival/voices")
 
 
@@ -116,8 +116,7 @@ def speak(text: str, voice: FestivalVoice, duration_stretch: float = 1.0):
                   f"(utt.save.wave utt \"{wav}\" 'riff)\n(utt.save.segs utt \"{segments}\")\n")
         result = subprocess.run(["festival", "--pipe"], input=script, capture_output=True, text=True)
         if not segments.exists():
-            raise Speech2VideoError(f"Festival's {voice.name} could not read {text!r} (is {voice.package} "
-                                    f"installed?): {result.stderr.strip()[-300:]}")
+            raise Speech2VideoError(f"Festival's {voice.name} could not read {text!r}: {result.stderr.strip()[-300:]}")
         audio, rate = soundfile.read(wav, dtype="float32")
         lines = [line.split() for line in segments.read_text().split("#", 1)[1].splitlines() if line.strip()]
     ends = [float(end) for end, _, _ in lines]
