@@ -45,6 +45,9 @@ def parse_args(argv=None):
     parser.add_argument("--voice_statistics_robust_pitch", action="store_true",
                         help="track the pitch above 150 Hz and take its level as the median of log F0 (real "
                              "recordings' hum, rumble and background music give the tracker octave slips)")
+    parser.add_argument("--voice_statistics_formants", action="store_true",
+                        help="add formant statistics (the vocal tract's resonances over the voiced frames: a cue to sex "
+                             "and size that a microphone hardly moves, unlike the mel means); needs pitch statistics")
     parser.add_argument("--voice_statistics_hidden_size", type=int, default=None,
                         help="read-outs with a hidden layer of this size (0: linear); default: as the model has")
     parser.add_argument("--reset_pooled_heads", action="store_true",
@@ -95,8 +98,11 @@ def main(argv=None):
                   "voice_statistics_pitch": saved.voice_statistics_pitch or args.voice_statistics_pitch,
                   "voice_statistics_modulation": saved.voice_statistics_modulation or args.voice_statistics_modulation,
                   "voice_statistics_robust_pitch": saved.voice_statistics_robust_pitch or args.voice_statistics_robust_pitch,
+                  "voice_statistics_formants": saved.voice_statistics_formants or args.voice_statistics_formants,
                   "voice_statistics_hidden_size": saved.voice_statistics_hidden_size if args.voice_statistics_hidden_size
                   is None else args.voice_statistics_hidden_size}
+    if statistics["voice_statistics_formants"] and not statistics["voice_statistics_pitch"]:
+        raise SystemExit("--voice_statistics_formants needs --voice_statistics_pitch (its voicing chooses the frames)")
     new_statistics = statistics != {key: getattr(saved, key) for key in statistics}
     model = Speech2VideoModel.from_pretrained(args.model, **statistics, ignore_mismatched_sizes=new_statistics)
     model.eval()

@@ -78,6 +78,8 @@ class Speech2VideoConfig(PretrainedConfig):
         voice_statistics_modulation (`bool`): add four amplitude-modulation statistics to the voice statistics.
         voice_statistics_robust_pitch (`bool`): track the pitch above 150 Hz only and take its level as the median
             of log F0, not the mean: hum, rumble and background music give real recordings octave slips.
+        voice_statistics_formants (`bool`): add five formant statistics (`formant_statistics`: the vocal tract's
+            resonances, which a microphone hardly moves) to the voice statistics; needs `voice_statistics_pitch`.
         voice_statistics_hidden_size (`int`): 0 reads the voice statistics linearly; more gives each read-out a
             hidden layer of this size (GELU), for corpora with thousands of speakers.
         reference_frame (`bool`): the generator also sees a picture of the speaker (an aligned face crop, e.g. a
@@ -117,6 +119,7 @@ class Speech2VideoConfig(PretrainedConfig):
         voice_statistics_pitch: bool = False,
         voice_statistics_modulation: bool = False,
         voice_statistics_robust_pitch: bool = False,
+        voice_statistics_formants: bool = False,
         voice_statistics_hidden_size: int = 0,
         reference_frame: bool = False,
         reference_mouth_box: list[float] | tuple[float, ...] | None = None,
@@ -149,6 +152,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.voice_statistics_pitch = voice_statistics_pitch
         self.voice_statistics_modulation = voice_statistics_modulation
         self.voice_statistics_robust_pitch = voice_statistics_robust_pitch
+        self.voice_statistics_formants = voice_statistics_formants
         self.voice_statistics_hidden_size = voice_statistics_hidden_size
         self.reference_frame = reference_frame
         self.reference_mouth_box = None if reference_mouth_box is None else [float(f) for f in reference_mouth_box]
@@ -164,6 +168,9 @@ class Speech2VideoConfig(PretrainedConfig):
         if box is not None and not (len(box) == 4 and 0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1):
             raise ValueError(f"reference_mouth_box must be (top, left, bottom, right) fractions with top < bottom "
                              f"and left < right, got {box}")
+        if voice_statistics_formants and not voice_statistics_pitch:
+            raise ValueError("voice_statistics_formants needs voice_statistics_pitch (the pitch tracker's voicing "
+                             "chooses the frames whose formants count)")
         if self.emotion_temperature < 0:
             raise ValueError(f"emotion_temperature must be >= 0 (0: the most likely emotion), got {emotion_temperature}")
         if not all(0 <= dim < identity_dim for dim in self.binary_identity_dims):

@@ -28,6 +28,7 @@ from .checkpoints import embedded_models, resolve_model_path
 from .configuration_speech2video import Speech2VideoConfig
 from .errors import CheckpointError
 from .evaluation.mel import mel_filterbank
+from .formants import FormantTrack, track_formants
 from .modulation import MODULATION_BANDS_HZ, modulation_statistics
 from .pitch import PitchTrack, track_pitch
 
@@ -100,11 +101,12 @@ class VoiceStatistics(nn.Module):
     """
 
     def __init__(self, n_mels: int, sampling_rate: int, pitch: bool = False, modulation: bool = False,
-                 n_fft: int = 400, hop_length: int = 160, robust_pitch: bool = False):
+                 n_fft: int = 400, hop_length: int = 160, robust_pitch: bool = False, formants: bool = False):
         super().__init__()
         self.n_mels, self.sampling_rate, self.n_fft, self.hop_length = n_mels, sampling_rate, n_fft, hop_length
-        self.pitch, self.modulation, self.robust_pitch = pitch, modulation, robust_pitch
-        self.size = 3 * n_mels + (NUM_PITCH_STATISTICS if pitch else 0) + (len(MODULATION_BANDS_HZ) if modulation else 0)
+        self.pitch, self.modulation, self.robust_pitch, self.formants = pitch, modulation, robust_pitch, formants
+        self.size = (3 * n_mels + (NUM_PITCH_STATISTICS if pitch else 0) + (len(MODULATION_BANDS_HZ) if modulation else 0)
+                     + (NUM_FORMANT_STATISTICS if formants else 0))
         self.register_buffer("mean", torch.zeros(self.size))
         self.register_buffer("variance", torch.ones(self.size))
 
@@ -132,6 +134,8 @@ class VoiceStatistics(nn.Module):
             statistics.append(pitch_statistics(track, median_level=self.robust_pitch))
         if self.modulation:
             statistics.append(modulation_statistics(input_values, lengths, self.sampling_rate))
+        if self.formants:
+            statistics.append(formant_statistics(track_formants(input_values, track.voiced, self.sampling_rate)))
         return torch.cat(statistics, dim=1)
 
     def standardise(self, statistics: torch.Tensor) -> torch.Tensor:
@@ -212,6 +216,25 @@ def pitch_statistics(track: PitchTrack, median_level: bool = False) -> torch.Ten
     return torch.cat([level, spread[:, None], jump, fraction, onsets, aperiodicity], dim=1)
 
 
+NUM_FORMANT_STATISTICS = 5
+NEUTRAL_TRACT_FORMANTS_HZ = (500.0, 1500.0, 2500.0, 3500.0)  # a uniform 17.5 cm tube: (2k - 1) c / 4L
+
+
+def formant_statistics(track: FormantTrack) -> torch.Tensor:
+    """(B, 5): the median log frequency of each of the four lowest formants over the frames that have it, and
+    the median log of their mean spacing ((F4 - F1) / 3, inversely proportional to the tract's length) over the
+    frames that have all four. An item without such a frame (no voiced frame) gets a neutral tract's values."""
+    log_frequencies = track.frequencies.log()  # (B, N, 4), NaN where absent
+    spacing = ((track.frequencies[..., 3] - track.frequencies[..., 0]) / 3).log()[..., None]
+    neutral = torch.tensor(NEUTRAL_TRACT_FORMANTS_HZ, device=log_frequencies.device)
+    neutral = torch.cat([neutral, (neutral[3:] - neutral[:1]) / 3]).log()
+    values = torch.cat([log_frequencies, spacing], dim=-1)  # (B, N, 5)
+    found = ~values.isnan()
+    medians = torch.stack([masked_quantile(values[..., k].nan_to_num(), found[..., k], 0.5)
+                           for k in range(values.shape[-1])], dim=1)
+    return torch.where(found.any(dim=1), medians, neutral)
+
+
 def masked_quantile(values: torch.Tensor, mask: torch.Tensor, q: float) -> torch.Tensor:
     """The q-quantile (lower) of values (B, N) over the entries where mask (B, N) is True, (B,)."""
     ordered = values.masked_fill(~mask, float("inf")).sort(dim=1).values
@@ -251,7 +274,7 @@ class SpeechEncoder(nn.Module):
             bands = config.voice_statistics_bands
             self.voice_statistics = VoiceStatistics(
                 bands, config.sampling_rate, config.voice_statistics_pitch, config.voice_statistics_modulation,
-                robust_pitch=config.voice_statistics_robust_pitch,
+                robust_pitch=config.voice_statistics_robust_pitch, formants=config.voice_statistics_formants,
             )
             self.identity_statistics_head = read_out(self.voice_statistics.size, config.identity_dim,
                                                      config.voice_statistics_hidden_size)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+PITCH_FRAME_LENGTH = 640  # 40 ms at 16 kHz, every `hop_length` samples
+
 
 @dataclass
 class PitchTrack:
@@ -30,7 +32,7 @@ class PitchTrack:
 
 
 def track_pitch(input_values: torch.Tensor, lengths: torch.Tensor, sampling_rate: int = 16_000,
-                frame_length: int = 640, hop_length: int = 160, fmin: float = 60.0, fmax: float = 500.0,
+                frame_length: int = PITCH_FRAME_LENGTH, hop_length: int = 160, fmin: float = 60.0, fmax: float = 500.0,
                 threshold: float = 0.25, min_energy: float = 0.05, highpass_hz: float = 0.0) -> PitchTrack:
     """input_values (B, L) audio, lengths (B,) real samples per item -> `PitchTrack` with N frames.
 
