@@ -58,6 +58,9 @@ def parse_args(argv=None):
                         help="also hear each clip through this many random microphones and rooms (equaliser, "
                              "bandwidth, reverberation, noise, at times mains hum or a bass line), so the read-outs "
                              "lean on cues that survive real recordings")
+    parser.add_argument("--telephone_share", type=float, default=0.0,
+                        help="this share of the channel copies also goes over a telephone line (300-3400 Hz, sampled at "
+                             "8 kHz: nothing above 4 kHz), as a phone call or a narrowband recording is heard")
     parser.add_argument("--identity_dims_without_mel_means", type=int, nargs="+", default=[],
                         help="identity dimensions read without the per-band mel means (the long-term spectrum, which "
                              "the microphone colours): SynthTalk's gender (0) is then read from pitch and spectral "
@@ -101,6 +104,8 @@ def main(argv=None):
                   "voice_statistics_formants": saved.voice_statistics_formants or args.voice_statistics_formants,
                   "voice_statistics_hidden_size": saved.voice_statistics_hidden_size if args.voice_statistics_hidden_size
                   is None else args.voice_statistics_hidden_size}
+    if not 0 <= args.telephone_share <= 1 or (args.telephone_share and not args.channel_copies):
+        raise SystemExit("--telephone_share is a share (0..1) of the channel copies: give --channel_copies too")
     if statistics["voice_statistics_formants"] and not statistics["voice_statistics_pitch"]:
         raise SystemExit("--voice_statistics_formants needs --voice_statistics_pitch (its voicing chooses the frames)")
     new_statistics = statistics != {key: getattr(saved, key) for key in statistics}
@@ -121,7 +126,7 @@ def main(argv=None):
     before = agreement(model, validation, feature_extractor)
     try:
         fit = fit_voice_statistics(model, train, feature_extractor, weight_decay=args.weight_decay,
-                                   channels=args.channel_copies,
+                                   channels=args.channel_copies, telephone_probability=args.telephone_share,
                                    identity_dims_without_mel_means=tuple(args.identity_dims_without_mel_means),
                                    identity_dims_without_pitch_range=tuple(args.identity_dims_without_pitch_range))
     except ValueError as error:  # a flag the model cannot take, found before the fit's minutes of statistics

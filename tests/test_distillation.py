@@ -222,6 +222,22 @@ def test_random_channel_changes_the_recording_not_its_length_and_is_seeded():
     assert first.shape == speech.shape and first.dtype == np.float32 and np.isfinite(first).all()
     assert np.array_equal(first, again) and not np.array_equal(first, other)
     assert 0.3 < np.corrcoef(first, speech)[0, 1] < 0.999  # the same speech, recorded differently
+    # a telephone share of 0 draws nothing more: every seed's channel stays what the benchmarks were measured with
+    assert np.array_equal(random_channel(speech, np.random.default_rng(3), telephone_probability=0.0), first)
+
+
+def test_a_telephone_line_keeps_300_to_3400_hz_only():
+    from speech2video.training.distillation import random_channel, telephone_line
+
+    noise = np.random.default_rng(0).standard_normal(32_000).astype(np.float32)
+    heard = telephone_line(noise)
+    power = np.abs(np.fft.rfft(heard)) ** 2
+    frequencies = np.fft.rfftfreq(len(heard), 1 / 16_000)
+    passed = power[(frequencies > 500) & (frequencies < 3000)].mean()
+    assert heard.shape == noise.shape and heard.dtype == np.float32
+    assert power[frequencies > 4200].mean() < 1e-3 * passed and power[frequencies < 150].mean() < 1e-3 * passed
+    always = random_channel(noise, np.random.default_rng(3), telephone_probability=1.0)
+    assert np.abs(np.fft.rfft(always))[frequencies > 4200].mean() < 0.03 * np.abs(np.fft.rfft(always)).mean()
 
 
 def test_load_corpora_concatenates_on_shared_columns(corpus_with_targets, tmp_path):

@@ -108,14 +108,17 @@ def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator, aug
     return Crop(np.clip(audio, -1, 1).astype(np.float32), mouth, clean)
 
 
-def random_channel(audio: np.ndarray, rng: np.random.Generator, sampling_rate: int = 16_000) -> np.ndarray:
+def random_channel(audio: np.ndarray, rng: np.random.Generator, sampling_rate: int = 16_000,
+                   telephone_probability: float = 0.0) -> np.ndarray:
     """The same speech (n,) as another microphone in another room might record it, (n,) float32.
 
     A smooth random equaliser (a tilt and three broad bumps over log frequency, up to about +-10 dB), a
     bandwidth limit between telephone (3.5 kHz) and full band, reverberation in 7 of 10 draws (an
     exponentially decaying noise response, RT60 0.15-0.6 s), background noise at 15-40 dB SNR, in half the
     draws mains hum at 10-40 dB SNR and in 3 of 10 a bass line at 5-30 dB SNR: what separates a synthetic
-    corpus from real recordings, which a read-out fitted on clean clips alone trusts.
+    corpus from real recordings, which a read-out fitted on clean clips alone trusts. With
+    `telephone_probability`, that share of the draws then goes over a telephone line (`telephone_line`); with 0
+    the draws, and so a seed's channel, are the same as without the argument.
     """
     from scipy.signal import fftconvolve
 
@@ -140,7 +143,20 @@ def random_channel(audio: np.ndarray, rng: np.random.Generator, sampling_rate: i
         recorded = recorded + at_snr(hum, power, rng.uniform(10, 40))
     if rng.random() < 0.3:
         recorded = recorded + at_snr(bass_line(n, rng, sampling_rate), power, rng.uniform(5, 30))
+    if telephone_probability and rng.random() < telephone_probability:
+        recorded = telephone_line(recorded, sampling_rate)
     return recorded.astype(np.float32)
+
+
+def telephone_line(audio: np.ndarray, sampling_rate: int = 16_000) -> np.ndarray:
+    """The speech (n,) as a telephone carries it, (n,) float32 at the same rate: 300-3400 Hz (a fourth-order
+    band-pass, zero-phase), sampled at 8 kHz and back, so next to nothing lies above 4 kHz (a narrowband recording
+    read at 16 kHz, where an equaliser's low-pass still leaves the noise above it)."""
+    from scipy.signal import butter, resample_poly, sosfiltfilt
+
+    band = sosfiltfilt(butter(4, [300, 3400], btype="bandpass", fs=sampling_rate, output="sos"), audio)
+    narrow = resample_poly(resample_poly(band, 8_000, sampling_rate), sampling_rate, 8_000)
+    return np.pad(narrow, (0, max(0, len(audio) - len(narrow))))[: len(audio)].astype(np.float32)
 
 
 def heard_through_random_channels(audio: np.ndarray, index: int) -> np.ndarray:
@@ -232,22 +248,24 @@ def content_anchor_loss(content: torch.Tensor, anchor: torch.Tensor, mask: torch
     return ((content[mask] - anchor) ** 2).mean() / anchor.var(0).mean().clamp_min(1e-8)
 
 
-def _whole_clips(dataset, feature_extractor, channels: int = 0, seed: int = 0):
+def _whole_clips(dataset, feature_extractor, channels: int = 0, seed: int = 0, telephone_probability: float = 0.0):
     """The feature extractor's inputs (input_values (1, L), attention_mask (1, L)) of each clip, one at a time;
     with `channels`, each clip is followed by that many `random_channel` recordings of it."""
     rng = np.random.default_rng(seed)
     for row in tqdm(dataset, desc="voice statistics"):
         audio = decode_audio(row)
-        for version in [audio] + [random_channel(audio, rng) for _ in range(channels)]:
+        copies = [random_channel(audio, rng, telephone_probability=telephone_probability) for _ in range(channels)]
+        for version in [audio] + copies:
             yield feature_extractor(version, sampling_rate=16_000, return_attention_mask=True, return_tensors="pt")
 
 
 @torch.no_grad()
-def _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels: int = 0):
+def _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels: int = 0,
+                                 telephone_probability: float = 0.0):
     """Per whole clip (and per channel copy): the pooled heads' identity (N, D) and emotion logits (N, E), and
     the raw voice statistics."""
     identity, emotion, statistics = [], [], []
-    for inputs in _whole_clips(dataset, feature_extractor, channels):
+    for inputs in _whole_clips(dataset, feature_extractor, channels, telephone_probability=telephone_probability):
         hidden = encoder.wav2vec2(inputs.input_values).last_hidden_state
         mask = torch.ones(hidden.shape[:2], dtype=torch.bool)
         identity.append(encoder.identity_head(hidden, mask))
@@ -257,11 +275,12 @@ def _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels: 
 
 
 def fit_voice_statistics(model, dataset, feature_extractor, temperature: float = 2.0, identity_l2: float = 1.0,
-                         weight_decay: float = 1e-2, channels: int = 0,
+                         weight_decay: float = 1e-2, channels: int = 0, telephone_probability: float = 0.0,
                          identity_dims_without_mel_means: tuple[int, ...] = (),
                          identity_dims_without_pitch_range: tuple[int, ...] = ()) -> dict:
     """Fit a student's voice-statistics read-outs (`VoiceStatistics`) on `dataset`'s whole clips, keeping all else.
-    With `channels`, each clip is also heard through that many `random_channel` recordings, with its targets.
+    With `channels`, each clip is also heard through that many `random_channel` recordings, with its targets,
+    a `telephone_probability` share of them over a telephone line.
     The identity dimensions in `identity_dims_without_mel_means` (a linear read-out only) do not read the per-band
     means of the log-mel spectrogram: the long-term spectrum, which the microphone and room colour as much as
     the voice, so a dimension that synthetic voices show there but real recordings do not is read from the rest.
@@ -287,7 +306,8 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
             raise ValueError(f"{name} {dims}: the identity has dimensions 0..{model.config.identity_dim - 1}")
         if name == "identity_dims_without_pitch_range" and not voice_statistics.pitch:
             raise ValueError(f"{name}: the model's voice statistics have no pitch (voice_statistics_pitch)")
-    identity, emotion, statistics = _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels)
+    identity, emotion, statistics = _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels,
+                                                                 telephone_probability)
     voice_statistics.fit_scaler(statistics)
     standardised = voice_statistics.standardise(statistics)
     teacher_identity = torch.tensor(np.array(dataset["teacher_identity"]), dtype=torch.float32)
