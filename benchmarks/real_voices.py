@@ -9,7 +9,9 @@ read-out that calls most real voices male is right for nearly all men). With `--
 2) it also renders the first seconds of each video and has the SynthTalk evaluation teacher, which no
 training used, read the gender of the face: what a viewer sees. With `--hum_snr_db`, each utterance is heard
 with mains hum (50 Hz and its harmonics, as a recording near power lines or a ground loop has) that many dB
-below the speech: a background the voice statistics should not take for the voice.
+below the speech: a background the voice statistics should not take for the voice. With `--telephone`, each
+utterance is heard over a telephone line (300-3400 Hz, sampled at 8 kHz: `telephone_line`), as a phone call or a
+narrowband recording is.
 
     python benchmarks/real_voices.py --model synthtalk-128 [--data ../shared/data/librispeech/librispeech_train-clean-100]
 """
@@ -28,7 +30,7 @@ from tqdm.auto import tqdm
 from speech2video import Speech2VideoPipeline
 from speech2video.audio import load_audio
 from speech2video.teachers.synthtalk import EVALUATOR, SynthTalkTeacher
-from speech2video.training.distillation import at_snr, mains_hum
+from speech2video.training.distillation import at_snr, mains_hum, telephone_line
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "librispeech" / "librispeech_train-clean-100"
 
@@ -76,6 +78,8 @@ def main() -> None:
                         help="render this much of each video for the face teacher to read (0: do not render)")
     parser.add_argument("--hum_snr_db", type=float, default=None,
                         help="add mains hum this many dB below the speech (default: the recordings as they are)")
+    parser.add_argument("--telephone", action="store_true",
+                        help="hear each utterance over a telephone line (300-3400 Hz, 8 kHz), after the hum if any")
     args = parser.parse_args()
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
     pipe.set_progress_bar_config(disable=True)
@@ -86,10 +90,12 @@ def main() -> None:
     emotions, heard, shown = collections.Counter(), {"F": [], "M": []}, {"F": [], "M": []}
     files = sorted(data.glob("*.flac"))
     for path in tqdm(files, desc="utterances"):
-        if args.hum_snr_db is None:
-            stream = pipe(str(path), seed=0, stream=True)
-        else:
-            stream = pipe(with_hum(load_audio(str(path)), args.hum_snr_db), sampling_rate=16_000, seed=0, stream=True)
+        audio = load_audio(str(path))
+        if args.hum_snr_db is not None:
+            audio = with_hum(audio, args.hum_snr_db)
+        if args.telephone:
+            audio = telephone_line(audio)
+        stream = pipe(audio, sampling_rate=16_000, seed=0, stream=True)
         emotions[stream.emotion] += 1
         sex = sexes.get(path.name.split("-")[0])
         if sex not in heard:
@@ -103,6 +109,7 @@ def main() -> None:
         "model": args.model or "default",
         "utterances": len(files),
         "hum_snr_db": args.hum_snr_db,
+        "telephone": args.telephone,
         "predicted_emotions": {label: round(emotions[label] / len(files), 3) for label in labels},
         "speakers_with_known_sex": {"women": len(heard["F"]), "men": len(heard["M"])},
         "gender_accuracy_vs_speakers_txt": accuracy(heard),

@@ -145,19 +145,20 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
     for name, tensor in initial.state_dict().items():
         assert torch.equal(tensor, fitted_state[name]), name
 
-    # adding (robust) pitch and modulation statistics to a model that has voice statistics, read-outs alone (fitted
-    # on the clips and a random-channel copy of each), identity dimensions 0 and 3 without the mel means and 0
-    # without the pitch range: new read-outs, the rest kept
+    # adding (robust) pitch, modulation and formant statistics to a model that has voice statistics, read-outs
+    # alone (fitted on the clips and a random-channel copy of each, over a telephone line), identity dimensions 0
+    # and 3 without the mel means and 0 without the pitch range: new read-outs, the rest kept
     script.main(["--model", str(output), "--dataset_path", str(corpus_with_targets / "targets"),
                  "--output_dir", str(tmp_path / "pitch"), "--voice_statistics_pitch", "--voice_statistics_modulation",
-                 "--voice_statistics_robust_pitch", "--reset_pooled_heads", "--channel_copies", "1",
+                 "--voice_statistics_robust_pitch", "--voice_statistics_formants", "--reset_pooled_heads",
+                 "--channel_copies", "1", "--telephone_share", "1",
                  "--identity_dims_without_mel_means", "0", "3", "--identity_dims_without_pitch_range", "0"])
     assert json.loads(capsys.readouterr().out)["fit"]["loss_after"] < report["fit"]["loss_before"]
     with_pitch = Speech2VideoModel.from_pretrained(tmp_path / "pitch")
     assert with_pitch.config.voice_statistics_pitch and with_pitch.config.voice_statistics_modulation
-    assert with_pitch.config.voice_statistics_robust_pitch
+    assert with_pitch.config.voice_statistics_robust_pitch and with_pitch.config.voice_statistics_formants
     identity_weight = with_pitch.encoder.identity_statistics_head.weight  # (14, mel means 8 | rest)
-    assert identity_weight.shape[1] == 3 * 8 + 6 + 4
+    assert identity_weight.shape[1] == 3 * 8 + 6 + 4 + 5
     pitch_range = 3 * 8 + 1
     assert not identity_weight[[0, 3], :8].any() and identity_weight[3, 8:].all()
     assert identity_weight[0, pitch_range] == 0 and identity_weight[3, pitch_range] != 0
@@ -179,6 +180,12 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
     with pytest.raises(SystemExit, match=r"dimensions 0\.\.13"):
         script.main(["--model", str(output), "--dataset_path", targets, "--output_dir", str(tmp_path / "no"),
                      "--identity_dims_without_mel_means", "14"])
+    with pytest.raises(SystemExit, match="needs --voice_statistics_pitch"):
+        script.main(["--model", str(output), "--dataset_path", targets, "--output_dir", str(tmp_path / "no"),
+                     "--voice_statistics_formants"])
+    with pytest.raises(SystemExit, match="give --channel_copies"):
+        script.main(["--model", str(output), "--dataset_path", targets, "--output_dir", str(tmp_path / "no"),
+                     "--telephone_share", "0.5"])
     with pytest.raises(SystemExit, match="have no pitch"):
         script.main(["--model", str(output), "--dataset_path", targets, "--output_dir", str(tmp_path / "no"),
                      "--identity_dims_without_pitch_range", "0"])
