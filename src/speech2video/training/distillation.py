@@ -150,16 +150,14 @@ def random_channel(audio: np.ndarray, rng: np.random.Generator, sampling_rate: i
 
 def telephone_line(audio: np.ndarray, sampling_rate: int = 16_000) -> np.ndarray:
     """The speech (n,) as a telephone carries it, (n,) float32 at the same rate: 300-3400 Hz (a fourth-order
-    band-pass, zero-phase), sampled at 8 kHz and back by the resampler `speech2video.audio.load_audio` uses, so
-    nothing lies above 4 kHz, as in a narrowband recording the pipeline is given (where an equaliser's low-pass
-    still leaves the room's noise above it)."""
+    band-pass, zero-phase), sampled at 8 kHz and back with soxr at `load_audio`'s quality, so nothing lies above
+    4 kHz, as in a narrowband recording the pipeline is given (where an equaliser's low-pass still leaves the
+    room's noise above it)."""
+    import soxr
     from scipy.signal import butter, sosfiltfilt
 
-    from speech2video.audio import load_audio
-
     band = sosfiltfilt(butter(4, [300, 3400], btype="bandpass", fs=sampling_rate, output="sos"), audio)
-    peak = max(float(np.abs(band).max()), 1e-9)  # the resampler clips to [-1, 1]
-    narrow = load_audio(load_audio((band / peak).astype(np.float32), sampling_rate, 8_000), 8_000, sampling_rate) * peak
+    narrow = soxr.resample(soxr.resample(band, sampling_rate, 8_000, quality="HQ"), 8_000, sampling_rate, quality="HQ")
     return np.pad(narrow, (0, max(0, len(audio) - len(narrow))))[: len(audio)].astype(np.float32)
 
 
