@@ -219,6 +219,34 @@ def test_a_new_students_voice_statistics_scaler_standardises_its_training_clips(
     torch.testing.assert_close(standardised.std(dim=0), torch.ones(24), atol=1e-2, rtol=0)
 
 
+def test_voice_statistics_fit_skips_the_wav2vec2_encoder_behind_zeroed_pooled_heads(corpus_with_targets, monkeypatch):
+    """Zeroed pooled heads read nothing, so the fit's inputs are the same without running the encoder."""
+    from datasets import load_from_disk
+    from transformers import Wav2Vec2FeatureExtractor
+
+    from conftest import tiny_config
+    from speech2video.training.distillation import _pooled_and_voice_statistics
+
+    encoder = Speech2VideoModel(tiny_config(voice_statistics_bands=8, voice_statistics_pitch=True)).encoder.eval()
+    for head in (encoder.identity_head, encoder.emotion_head):
+        torch.nn.init.zeros_(head.projection.weight)
+        torch.nn.init.zeros_(head.projection.bias)
+    clips = load_from_disk(str(corpus_with_targets / "targets"))["train"].select(range(3))
+    extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
+    with monkeypatch.context() as patched:  # as if the heads read the encoder
+        patched.setattr(encoder, "reads_speaker_from_voice_statistics_only", lambda: False)
+        run = _pooled_and_voice_statistics(encoder, clips, extractor, channels=1)
+
+    def unexpected(*args, **kwargs):
+        raise AssertionError("the wav2vec2 encoder ran")
+
+    monkeypatch.setattr(encoder.wav2vec2, "forward", unexpected)
+    skipped = _pooled_and_voice_statistics(encoder, clips, extractor, channels=1)
+    assert run[0].shape == (6, encoder.identity_head.projection.out_features)
+    for with_encoder, without in zip(run, skipped):
+        assert torch.equal(with_encoder, without)
+
+
 def test_random_channel_changes_the_recording_not_its_length_and_is_seeded():
     from speech2video.training.distillation import random_channel
 

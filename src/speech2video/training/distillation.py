@@ -265,15 +265,21 @@ def _whole_clips(dataset, feature_extractor, channels: int = 0, seed: int = 0, t
 def _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels: int = 0,
                                  telephone_probability: float = 0.0):
     """Per whole clip (and per channel copy): the pooled heads' identity (N, D) and emotion logits (N, E), and
-    the raw voice statistics."""
+    the raw voice statistics. Zeroed pooled heads give zeros, so the wav2vec2 encoder is then not run."""
     identity, emotion, statistics = [], [], []
+    pooled_heads_read = not encoder.reads_speaker_from_voice_statistics_only()
     for inputs in _whole_clips(dataset, feature_extractor, channels, telephone_probability=telephone_probability):
-        hidden = encoder.wav2vec2(inputs.input_values).last_hidden_state
-        mask = torch.ones(hidden.shape[:2], dtype=torch.bool)
-        identity.append(encoder.identity_head(hidden, mask))
-        emotion.append(encoder.emotion_head(hidden, mask))
         statistics.append(encoder.voice_statistics.statistics(inputs.input_values, inputs.attention_mask))
-    return torch.cat(identity), torch.cat(emotion), torch.cat(statistics)
+        if pooled_heads_read:
+            hidden = encoder.wav2vec2(inputs.input_values).last_hidden_state
+            mask = torch.ones(hidden.shape[:2], dtype=torch.bool)
+            identity.append(encoder.identity_head(hidden, mask))
+            emotion.append(encoder.emotion_head(hidden, mask))
+    statistics = torch.cat(statistics)
+    if not pooled_heads_read:
+        return (statistics.new_zeros(len(statistics), encoder.identity_head.projection.out_features),
+                statistics.new_zeros(len(statistics), encoder.emotion_head.projection.out_features), statistics)
+    return torch.cat(identity), torch.cat(emotion), statistics
 
 
 def fit_voice_statistics(model, dataset, feature_extractor, temperature: float = 2.0, identity_l2: float = 1.0,
