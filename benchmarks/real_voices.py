@@ -11,7 +11,8 @@ training used, read the gender of the face: what a viewer sees. With `--hum_snr_
 with mains hum (50 Hz and its harmonics, as a recording near power lines or a ground loop has) that many dB
 below the speech: a background the voice statistics should not take for the voice. With `--telephone`, each
 utterance is heard over a telephone line (300-3400 Hz, sampled at 8 kHz: `telephone_line`), as a phone call or a
-narrowband recording is.
+narrowband recording is. It also reports the share of utterances the model's voice statistics take for
+narrowband speech (`VoiceStatistics.is_narrowband`; models with narrowband read-outs read those with them).
 
     python benchmarks/real_voices.py --model synthtalk-128 [--data ../shared/data/librispeech/librispeech_train-clean-100]
 """
@@ -63,6 +64,15 @@ def with_hum(audio: np.ndarray, snr_db: float) -> np.ndarray:
     return (audio + at_snr(hum, np.mean(audio**2), snr_db)).astype(np.float32)
 
 
+@torch.no_grad()
+def heard_as_narrowband(model, audio: np.ndarray) -> bool:
+    """Whether the model's voice statistics take `audio` (n,) at 16 kHz for narrowband speech (a telephone line,
+    an 8 kHz recording), which models with `voice_statistics_narrowband` read with their narrowband read-outs."""
+    voice = model.encoder.voice_statistics
+    values = torch.from_numpy(audio).float()[None]
+    return bool(voice.is_narrowband(voice.statistics(values, torch.ones_like(values, dtype=torch.long)))[0])
+
+
 def accuracy(correct: dict[str, list[bool]]) -> dict:
     """Gender accuracy over all speakers, the women and the men."""
     return {"all": round(float(np.mean(correct["F"] + correct["M"])), 3),
@@ -88,6 +98,7 @@ def main() -> None:
     sexes = speaker_sex(data / "SPEAKERS.TXT")
     labels = pipe.model.config.emotion_labels
     emotions, heard, shown = collections.Counter(), {"F": [], "M": []}, {"F": [], "M": []}
+    narrowband = 0
     files = sorted(data.glob("*.flac"))
     for path in tqdm(files, desc="utterances"):
         audio = load_audio(str(path))
@@ -96,6 +107,7 @@ def main() -> None:
         if args.telephone:
             audio = telephone_line(audio)
         stream = pipe(audio, sampling_rate=16_000, seed=0, stream=True)
+        narrowband += heard_as_narrowband(pipe.model, audio)
         emotions[stream.emotion] += 1
         sex = sexes.get(path.name.split("-")[0])
         if sex not in heard:
@@ -110,6 +122,7 @@ def main() -> None:
         "utterances": len(files),
         "hum_snr_db": args.hum_snr_db,
         "telephone": args.telephone,
+        "heard_as_narrowband": round(narrowband / len(files), 3),
         "predicted_emotions": {label: round(emotions[label] / len(files), 3) for label in labels},
         "speakers_with_known_sex": {"women": len(heard["F"]), "men": len(heard["M"])},
         "gender_accuracy_vs_speakers_txt": accuracy(heard),

@@ -13,6 +13,7 @@ trained on, e.g. a corpus built from ../shared/data/real_multi (any of the corpo
     python benchmarks/student.py --model grid-s1-128 --grid_corpus corpora/grid_s1   # the GRID lips only
     python benchmarks/student.py --model grid-s1-128 --grid_corpus corpora/grid_s1 --voice_shifts -4 4 8   # other voices
     python benchmarks/student.py --model grid-s1-128 --grid_corpus corpora/grid_s1 --random_channels   # other rooms
+    python benchmarks/student.py --model synthtalk-128 --corpus corpora/synthtalk-targets --telephone   # phone calls
     python examples/build_corpus.py --input_dir ../shared/data/real_multi --output_dir corpora/real_multi --split_by none
     python benchmarks/student.py --model synthtalk-128 --real_corpus corpora/real_multi   # unseen real speakers
 """
@@ -34,7 +35,7 @@ from speech2video.audio import frame_energy
 from speech2video.data.synthtalk.speakers import IDENTITY_NAMES, VOICE_LINKED
 from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.evaluation import inner_lip_gap, mouth_landmarks, mouth_opening_correlation, r2_per_dimension
-from speech2video.training.distillation import collate, heard_through_random_channels
+from speech2video.training.distillation import collate, heard_through_random_channels, telephone_line
 
 
 @torch.no_grad()
@@ -72,6 +73,11 @@ def shifted_voice(audio: np.ndarray, semitones: float, n_fft: int = 512, hop: in
     _, stretched = istft(magnitude * np.exp(1j * phase), nperseg=n_fft, noverlap=n_fft - hop)
     shifted = soxr.resample(stretched, 16_000 * ratio, 16_000)[: len(audio)]
     return np.pad(shifted, (0, len(audio) - len(shifted))).astype(np.float32)
+
+
+def over_a_telephone_line(row: dict) -> dict:
+    """A corpus row's audio as a telephone line carries it (`telephone_line`), stored as the corpus stores it."""
+    return {"audio": np.clip(np.round(telephone_line(decode_audio(row)) * 32767), -32768, 32767).astype(np.int16)}
 
 
 @torch.no_grad()
@@ -180,19 +186,28 @@ def main() -> None:
     parser.add_argument("--voice_shifts", type=float, nargs="*", default=[],
                         help="also the GRID lips from the voice shifted by these semitones, tempo kept (e.g. -4 4 8): "
                              "the one speaker heard as larger or smaller ones")
+    parser.add_argument("--telephone", action="store_true",
+                        help="hear the SynthTalk clips (--corpus) over a telephone line (300-3400 Hz, sampled at 8 kHz)")
     parser.add_argument("--random_channels", action="store_true",
                         help="also the GRID lips from each clip heard through a random microphone and room "
                              "(equaliser, bandwidth, reverberation, noise, hum; the same for every model)")
     args = parser.parse_args()
     if not (args.corpus or args.grid_corpus or args.real_corpus):
         parser.error("give --corpus (SynthTalk with teacher targets), --grid_corpus, --real_corpus, or several")
+    if args.telephone and not args.corpus:
+        parser.error("--telephone alters the audio of --corpus: give it too")
     if (args.voice_shifts or args.random_channels) and not args.grid_corpus:
         parser.error("--voice_shifts and --random_channels alter the audio of --grid_corpus: give it too")
 
     model = Speech2VideoModel.from_pretrained(args.model).eval()
     figures = {"model": args.model}
     if args.corpus:
-        figures.update(synthtalk_figures(model, load_from_disk(args.corpus)))
+        corpus = load_from_disk(args.corpus)
+        if args.telephone:
+            figures["synthtalk_over_a_telephone_line"] = True
+            corpus = {split: corpus[split].map(over_a_telephone_line, keep_in_memory=True)
+                      for split in ("validation", "test")}
+        figures.update(synthtalk_figures(model, corpus))
     if args.grid_corpus:
         grid = load_from_disk(args.grid_corpus)[args.grid_split]
         figures[f"grid_{args.grid_split}_clips"] = len(grid)

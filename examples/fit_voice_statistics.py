@@ -58,9 +58,10 @@ def parse_args(argv=None):
                         help="also hear each clip through this many random microphones and rooms (equaliser, "
                              "bandwidth, reverberation, noise, at times mains hum or a bass line), so the read-outs "
                              "lean on cues that survive real recordings")
-    parser.add_argument("--telephone_share", type=float, default=0.0,
-                        help="this share of the channel copies also goes over a telephone line (300-3400 Hz, sampled at "
-                             "8 kHz: nothing above 4 kHz), as a phone call or a narrowband recording is heard")
+    parser.add_argument("--narrowband_copies", type=int, default=0,
+                        help="also fit narrowband read-outs, which the model uses for speech with nothing between 4 and "
+                             "6 kHz (a phone call, an 8 kHz recording), on each clip and this many random-channel "
+                             "copies of it, all heard over a telephone line (300-3400 Hz, sampled at 8 kHz)")
     parser.add_argument("--identity_dims_without_mel_means", type=int, nargs="+", default=[],
                         help="identity dimensions read without the per-band mel means (the long-term spectrum, which "
                              "the microphone colours): SynthTalk's gender (0) is then read from pitch and spectral "
@@ -102,13 +103,16 @@ def main(argv=None):
                   "voice_statistics_modulation": saved.voice_statistics_modulation or args.voice_statistics_modulation,
                   "voice_statistics_robust_pitch": saved.voice_statistics_robust_pitch or args.voice_statistics_robust_pitch,
                   "voice_statistics_formants": saved.voice_statistics_formants or args.voice_statistics_formants,
+                  "voice_statistics_narrowband": saved.voice_statistics_narrowband or args.narrowband_copies > 0,
                   "voice_statistics_hidden_size": saved.voice_statistics_hidden_size if args.voice_statistics_hidden_size
                   is None else args.voice_statistics_hidden_size}
-    if not 0 <= args.telephone_share <= 1 or (args.telephone_share and not args.channel_copies):
-        raise SystemExit("--telephone_share is a share (0..1) of the channel copies: give --channel_copies too")
+    if args.channel_copies < 0 or args.narrowband_copies < 0:
+        raise SystemExit("--channel_copies and --narrowband_copies are counts of copies per clip (>= 0)")
     if statistics["voice_statistics_formants"] and not statistics["voice_statistics_pitch"]:
         raise SystemExit("--voice_statistics_formants needs --voice_statistics_pitch (its voicing chooses the frames)")
     new_statistics = statistics != {key: getattr(saved, key) for key in statistics}
+    if new_statistics and statistics["voice_statistics_narrowband"] and not args.narrowband_copies:
+        raise SystemExit("the model has narrowband read-outs, which new statistics start anew: give --narrowband_copies")
     model = Speech2VideoModel.from_pretrained(args.model, **statistics, ignore_mismatched_sizes=new_statistics)
     model.eval()
     feature_extractor = Wav2Vec2FeatureExtractor(sampling_rate=16_000, do_normalize=True, return_attention_mask=True)
@@ -116,8 +120,13 @@ def main(argv=None):
         model.encoder.voice_statistics.mean.zero_()  # resized buffers are uninitialised
         model.encoder.voice_statistics.variance.fill_(1.0)
         with torch.no_grad():
-            for head in (model.encoder.identity_statistics_head, model.encoder.emotion_statistics_head):
-                for parameter in head.parameters():
+            heads = ["identity_statistics_head", "emotion_statistics_head"]
+            if statistics["voice_statistics_narrowband"]:
+                model.encoder.voice_statistics.narrowband_mean.zero_()
+                model.encoder.voice_statistics.narrowband_variance.fill_(1.0)
+                heads += [f"narrowband_{head}" for head in heads]
+            for head in heads:
+                for parameter in getattr(model.encoder, head).parameters():
                     parameter.zero_()
     if args.reset_pooled_heads:
         for head in (model.encoder.identity_head, model.encoder.emotion_head):
@@ -126,7 +135,7 @@ def main(argv=None):
     before = agreement(model, validation, feature_extractor)
     try:
         fit = fit_voice_statistics(model, train, feature_extractor, weight_decay=args.weight_decay,
-                                   channels=args.channel_copies, telephone_probability=args.telephone_share,
+                                   channels=args.channel_copies, narrowband_copies=args.narrowband_copies,
                                    identity_dims_without_mel_means=tuple(args.identity_dims_without_mel_means),
                                    identity_dims_without_pitch_range=tuple(args.identity_dims_without_pitch_range))
     except ValueError as error:  # a flag the model cannot take, found before the fit's minutes of statistics

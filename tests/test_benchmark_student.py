@@ -36,3 +36,17 @@ def test_every_model_hears_a_clip_through_the_same_random_channel():
 
     assert first.shape == audio.shape and np.isfinite(first).all()
     assert np.array_equal(first, again) and not np.allclose(first, other) and not np.allclose(first, audio)
+
+
+def test_a_corpus_row_over_a_telephone_line_is_stored_as_the_corpus_stores_audio():
+    """`--telephone` hears each SynthTalk clip as a recorded call: band-limited, then 16-bit like the corpus."""
+    benchmark = load_example_script("student", folder="benchmarks")
+    noise = np.random.default_rng(0).standard_normal(16_000) * 0.1
+    row = {"audio": np.round(noise * 32767).astype(np.int16).tolist()}
+
+    heard = benchmark.over_a_telephone_line(row)["audio"]
+
+    assert heard.dtype == np.int16 and len(heard) == len(row["audio"])
+    spectrum = np.abs(np.fft.rfft(heard / 32767.0))
+    frequencies = np.fft.rfftfreq(len(heard), 1 / 16_000)
+    assert spectrum[frequencies > 4500].mean() < 0.01 * spectrum[(frequencies > 500) & (frequencies < 3000)].mean()

@@ -129,7 +129,7 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
     Speech2VideoModel(lips_only).save_pretrained(start)                                             # student is saved
     script = load_example_script("fit_voice_statistics")
     argv = ["--model", str(start), "--dataset_path", str(corpus_with_targets / "targets"), "--output_dir", str(output),
-            "--voice_statistics_bands", "8"]
+            "--voice_statistics_bands", "40"]
     script.main(argv)
     report = json.loads(capsys.readouterr().out)
     assert report["fit"]["loss_after"] < report["fit"]["loss_before"]
@@ -137,7 +137,7 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
         script.main(argv)
 
     fitted, initial = Speech2VideoModel.from_pretrained(output), Speech2VideoModel.from_pretrained(start)
-    assert fitted.config.voice_statistics_bands == 8
+    assert fitted.config.voice_statistics_bands == 40
     assert fitted.config.infers_speaker  # its read-outs now infer the speaker: the pipeline reports the emotion
     assert fitted.encoder.voice_statistics.variance.min() > 0 and fitted.encoder.voice_statistics.mean.abs().sum() > 0
     assert fitted.encoder.emotion_statistics_head.weight.abs().sum() > 0
@@ -146,24 +146,42 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
         assert torch.equal(tensor, fitted_state[name]), name
 
     # adding (robust) pitch, modulation and formant statistics to a model that has voice statistics, read-outs
-    # alone (fitted on the clips and a random-channel copy of each, over a telephone line), identity dimensions 0
-    # and 3 without the mel means and 0 without the pitch range: new read-outs, the rest kept
-    script.main(["--model", str(output), "--dataset_path", str(corpus_with_targets / "targets"),
-                 "--output_dir", str(tmp_path / "pitch"), "--voice_statistics_pitch", "--voice_statistics_modulation",
-                 "--voice_statistics_robust_pitch", "--voice_statistics_formants", "--reset_pooled_heads",
-                 "--channel_copies", "1", "--telephone_share", "1",
-                 "--identity_dims_without_mel_means", "0", "3", "--identity_dims_without_pitch_range", "0"])
-    assert json.loads(capsys.readouterr().out)["fit"]["loss_after"] < report["fit"]["loss_before"]
+    # alone (fitted on the clips and a random-channel copy of each; narrowband ones on a telephone copy of each),
+    # identity dimensions 0 and 3 without the mel means and 0 without the pitch range: new read-outs, the rest kept
+    pitch_flags = ["--model", str(output), "--dataset_path", str(corpus_with_targets / "targets"),
+                   "--voice_statistics_pitch", "--voice_statistics_modulation", "--voice_statistics_robust_pitch",
+                   "--voice_statistics_formants", "--reset_pooled_heads", "--channel_copies", "1",
+                   "--identity_dims_without_mel_means", "0", "3", "--identity_dims_without_pitch_range", "0"]
+    script.main(pitch_flags + ["--output_dir", str(tmp_path / "pitch"), "--narrowband_copies", "1"])
+    fit = json.loads(capsys.readouterr().out)["fit"]
+    assert fit["loss_after"] < report["fit"]["loss_before"] and fit["narrowband_loss_after"] < fit["narrowband_loss_before"]
     with_pitch = Speech2VideoModel.from_pretrained(tmp_path / "pitch")
     assert with_pitch.config.voice_statistics_pitch and with_pitch.config.voice_statistics_modulation
     assert with_pitch.config.voice_statistics_robust_pitch and with_pitch.config.voice_statistics_formants
-    identity_weight = with_pitch.encoder.identity_statistics_head.weight  # (14, mel means 8 | rest)
-    assert identity_weight.shape[1] == 3 * 8 + 6 + 4 + 5
-    pitch_range = 3 * 8 + 1
-    assert not identity_weight[[0, 3], :8].any() and identity_weight[3, 8:].all()
+    assert with_pitch.config.voice_statistics_narrowband
+    narrowband_weight = with_pitch.encoder.narrowband_identity_statistics_head.weight
+    assert not narrowband_weight[[0, 3], :40].any()  # the same inputs left out, and the bands above the telephone's
+    unread = with_pitch.encoder.voice_statistics.narrowband_unread
+    read = [column for column in range(40, narrowband_weight.shape[1]) if column not in unread]
+    assert unread and not narrowband_weight[:, unread].any() and narrowband_weight[3, read].all()
+    assert not torch.equal(narrowband_weight, with_pitch.encoder.identity_statistics_head.weight)
+    assert not torch.equal(with_pitch.encoder.voice_statistics.narrowband_mean, with_pitch.encoder.voice_statistics.mean)
+    script.main(pitch_flags + ["--output_dir", str(tmp_path / "wideband")])  # the narrowband fit changes nothing else
+    capsys.readouterr()
+    wideband = Speech2VideoModel.from_pretrained(tmp_path / "wideband").state_dict()
+    assert not Speech2VideoModel.from_pretrained(tmp_path / "wideband").config.voice_statistics_narrowband
+    for name, tensor in wideband.items():
+        assert torch.equal(tensor, with_pitch.state_dict()[name]), name
+    with pytest.raises(SystemExit, match="give --narrowband_copies"):  # its narrowband read-outs would be lost
+        script.main(["--model", str(tmp_path / "pitch"), "--dataset_path", str(corpus_with_targets / "targets"),
+                     "--output_dir", str(tmp_path / "no"), "--voice_statistics_hidden_size", "4"])
+    identity_weight = with_pitch.encoder.identity_statistics_head.weight  # (14, mel means 40 | rest)
+    assert identity_weight.shape[1] == 3 * 40 + 6 + 4 + 5
+    pitch_range = 3 * 40 + 1
+    assert not identity_weight[[0, 3], :40].any() and identity_weight[3, 40:].all()
     assert identity_weight[0, pitch_range] == 0 and identity_weight[3, pitch_range] != 0
-    assert identity_weight[0, 8:pitch_range].all() and identity_weight[0, pitch_range + 1:].all()
-    assert identity_weight[[1, 2, 4], :8].all()
+    assert identity_weight[0, 40:pitch_range].all() and identity_weight[0, pitch_range + 1:].all()
+    assert identity_weight[[1, 2, 4], :40].all()
     assert torch.isfinite(with_pitch.encoder.voice_statistics.mean).all() and with_pitch.encoder.voice_statistics.variance.min() > 0
     for name, tensor in initial.state_dict().items():
         if "_head.projection" in name:  # the pooled identity and emotion heads
@@ -183,9 +201,9 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
     with pytest.raises(SystemExit, match="needs --voice_statistics_pitch"):
         script.main(["--model", str(output), "--dataset_path", targets, "--output_dir", str(tmp_path / "no"),
                      "--voice_statistics_formants"])
-    with pytest.raises(SystemExit, match="give --channel_copies"):
+    with pytest.raises(SystemExit, match="counts of copies"):
         script.main(["--model", str(output), "--dataset_path", targets, "--output_dir", str(tmp_path / "no"),
-                     "--telephone_share", "0.5"])
+                     "--narrowband_copies", "-1"])
     with pytest.raises(SystemExit, match="have no pitch"):
         script.main(["--model", str(output), "--dataset_path", targets, "--output_dir", str(tmp_path / "no"),
                      "--identity_dims_without_pitch_range", "0"])
@@ -195,7 +213,7 @@ def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targ
     assert fit["loss_after"] < fit["loss_before"]
     mlp = Speech2VideoModel.from_pretrained(tmp_path / "mlp")
     assert mlp.config.voice_statistics_hidden_size == 16
-    assert mlp.encoder.identity_statistics_head[0].weight.shape == (16, 3 * 8)
+    assert mlp.encoder.identity_statistics_head[0].weight.shape == (16, 3 * 40)
     assert mlp.encoder.emotion_statistics_head[-1].weight.abs().sum() > 0
 
 
@@ -214,7 +232,8 @@ def test_a_new_students_voice_statistics_scaler_standardises_its_training_clips(
     scaler = model.encoder.voice_statistics
     inputs = extractor([decode_audio(clips[i]) for i in range(6)], sampling_rate=16_000, padding=True,
                        return_attention_mask=True, return_tensors="pt")
-    standardised = scaler(inputs.input_values, inputs.attention_mask)  # padded together, scaled one by one
+    standardised, narrowband = scaler(inputs.input_values, inputs.attention_mask)  # padded together, scaled one by one
+    assert not narrowband.any()
     torch.testing.assert_close(standardised.mean(dim=0), torch.zeros(24), atol=1e-3, rtol=0)
     torch.testing.assert_close(standardised.std(dim=0), torch.ones(24), atol=1e-2, rtol=0)
 
@@ -257,12 +276,10 @@ def test_random_channel_changes_the_recording_not_its_length_and_is_seeded():
     assert first.shape == speech.shape and first.dtype == np.float32 and np.isfinite(first).all()
     assert np.array_equal(first, again) and not np.array_equal(first, other)
     assert 0.3 < np.corrcoef(first, speech)[0, 1] < 0.999  # the same speech, recorded differently
-    # a telephone share of 0 draws nothing more: every seed's channel stays what the benchmarks were measured with
-    assert np.array_equal(random_channel(speech, np.random.default_rng(3), telephone_probability=0.0), first)
 
 
 def test_a_telephone_line_keeps_300_to_3400_hz_only():
-    from speech2video.training.distillation import random_channel, telephone_line
+    from speech2video.training.distillation import telephone_line
 
     noise = np.random.default_rng(0).standard_normal(32_000).astype(np.float32)
     heard = telephone_line(noise)
@@ -271,8 +288,6 @@ def test_a_telephone_line_keeps_300_to_3400_hz_only():
     passed = power[(frequencies > 500) & (frequencies < 3000)].mean()
     assert heard.shape == noise.shape and heard.dtype == np.float32
     assert power[frequencies > 4200].mean() < 1e-3 * passed and power[frequencies < 150].mean() < 1e-3 * passed
-    always = random_channel(noise, np.random.default_rng(3), telephone_probability=1.0)
-    assert np.abs(np.fft.rfft(always))[frequencies > 4200].mean() < 0.03 * np.abs(np.fft.rfft(always)).mean()
 
 
 def test_load_corpora_concatenates_on_shared_columns(corpus_with_targets, tmp_path):

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -24,7 +25,8 @@ def test_output_shapes_and_ranges():
 
 
 VOICE_STATISTICS = [{}, {"voice_statistics_bands": 8},
-                    {"voice_statistics_bands": 8, "voice_statistics_pitch": True, "voice_statistics_modulation": True}]
+                    {"voice_statistics_bands": 8, "voice_statistics_pitch": True, "voice_statistics_modulation": True},
+                    {"voice_statistics_bands": 40, "voice_statistics_narrowband": True}]
 
 
 @pytest.mark.parametrize("voice_statistics", VOICE_STATISTICS)
@@ -207,8 +209,47 @@ def test_voice_statistics_do_not_depend_on_the_silence_around_the_speech(hiss_le
     batch, mask = torch.zeros(2, len(long)), torch.zeros(2, len(long), dtype=torch.long)
     batch[0], batch[1, : len(short)] = normalised(long), normalised(short)
     mask[0], mask[1, : len(short)] = 1, 1
-    both = statistics(batch, mask)
+    both, _ = statistics(batch, mask)
     torch.testing.assert_close(both[0], both[1], rtol=0, atol=1e-4)
     silent, silent_mask = trim_silence(torch.zeros(1, 8000), torch.ones(1, 8000, dtype=torch.long))
     assert silent.shape == (1, 8000) and silent_mask.sum() == 8000
-    assert not statistics(silent, silent_mask).any()  # no voice reads as the average voice (the scaler's mean)
+    assert not statistics(silent, silent_mask)[0].any()  # no voice reads as the average voice (the scaler's mean)
+
+
+def test_narrowband_speech_is_read_by_the_narrowband_read_outs_and_wideband_speech_as_before(tmp_path):
+    """A telephone line empties the bands above 4 kHz: such an item is standardised by the narrowband scaler and
+    read by the narrowband read-outs, beside a wideband item in the same batch, which the model reads exactly as
+    a model without narrowband read-outs does; silence is not taken for narrowband speech."""
+    from conftest import speech_like
+    from speech2video.training.distillation import telephone_line
+
+    wideband_model = Speech2VideoModel(tiny_config(voice_statistics_bands=40)).eval()
+    model = Speech2VideoModel(tiny_config(voice_statistics_bands=40, voice_statistics_narrowband=True)).eval()
+    model.load_state_dict(wideband_model.state_dict(), strict=False)
+    with torch.no_grad():
+        model.encoder.voice_statistics.narrowband_mean.fill_(1.0)
+        for head in (model.encoder.narrowband_identity_statistics_head, model.encoder.narrowband_emotion_statistics_head):
+            head.weight.normal_()
+    model.save_pretrained(tmp_path)  # and as loaded
+    model = Speech2VideoModel.from_pretrained(tmp_path).eval()
+    speech = speech_like(2.0)
+    call = telephone_line(speech)
+    as_a_16_bit_file = np.round(call * 32767) / 32767  # its rounding fills the empty bands with a noise floor
+    audio = torch.from_numpy(np.stack([speech, call, np.zeros_like(speech), as_a_16_bit_file]))
+    audio = (audio - audio.mean(1, keepdim=True)) / audio.std(1, keepdim=True).clamp_min(1e-7)
+    mask = torch.ones_like(audio, dtype=torch.long)
+    voice = model.encoder.voice_statistics
+    assert voice.is_narrowband(voice.statistics(audio, mask)).tolist() == [False, True, False, True]
+
+    def speaker(m, items):
+        out = m.encode_speech(audio[items], mask[items], torch.full((len(items),), 50))
+        return torch.cat([out.identity_embeds, out.emotion_logits], dim=1)
+
+    with torch.no_grad():
+        batch = speaker(model, [0, 1, 2])
+        torch.testing.assert_close(batch[[0, 2]], speaker(wideband_model, [0, 2]), rtol=0, atol=1e-6)
+        torch.testing.assert_close(batch[1:2], speaker(model, [1]), rtol=0, atol=1e-5)
+        assert not torch.allclose(batch[1], speaker(wideband_model, [1])[0], atol=1e-3)
+        torch.testing.assert_close(speaker(model, [3])[0], batch[1], rtol=0, atol=0.05)
+    with pytest.raises(ValueError, match="needs voice statistics"):
+        Speech2VideoConfig(voice_statistics_narrowband=True)

@@ -80,6 +80,9 @@ class Speech2VideoConfig(PretrainedConfig):
             of log F0, not the mean: hum, rumble and background music give real recordings octave slips.
         voice_statistics_formants (`bool`): add five formant statistics (`formant_statistics`: the vocal tract's
             resonances, which a microphone hardly moves) to the voice statistics; needs `voice_statistics_pitch`.
+        voice_statistics_narrowband (`bool`): a second scaler and pair of read-outs for narrowband speech (a
+            telephone line or an 8 kHz recording: nothing between 4 and 6 kHz, `VoiceStatistics.is_narrowband`),
+            fitted on narrowband copies of the training clips and used for such an utterance in place of the others.
         voice_statistics_hidden_size (`int`): 0 reads the voice statistics linearly; more gives each read-out a
             hidden layer of this size (GELU), for corpora with thousands of speakers.
         reference_frame (`bool`): the generator also sees a picture of the speaker (an aligned face crop, e.g. a
@@ -120,6 +123,7 @@ class Speech2VideoConfig(PretrainedConfig):
         voice_statistics_modulation: bool = False,
         voice_statistics_robust_pitch: bool = False,
         voice_statistics_formants: bool = False,
+        voice_statistics_narrowband: bool = False,
         voice_statistics_hidden_size: int = 0,
         reference_frame: bool = False,
         reference_mouth_box: list[float] | tuple[float, ...] | None = None,
@@ -153,6 +157,7 @@ class Speech2VideoConfig(PretrainedConfig):
         self.voice_statistics_modulation = voice_statistics_modulation
         self.voice_statistics_robust_pitch = voice_statistics_robust_pitch
         self.voice_statistics_formants = voice_statistics_formants
+        self.voice_statistics_narrowband = voice_statistics_narrowband
         self.voice_statistics_hidden_size = voice_statistics_hidden_size
         self.reference_frame = reference_frame
         self.reference_mouth_box = None if reference_mouth_box is None else [float(f) for f in reference_mouth_box]
@@ -171,6 +176,8 @@ class Speech2VideoConfig(PretrainedConfig):
         if voice_statistics_formants and not voice_statistics_pitch:
             raise ValueError("voice_statistics_formants needs voice_statistics_pitch (the pitch tracker's voicing "
                              "chooses the frames whose formants count)")
+        if voice_statistics_narrowband and not voice_statistics_bands:
+            raise ValueError("voice_statistics_narrowband needs voice statistics (voice_statistics_bands > 0)")
         if self.emotion_temperature < 0:
             raise ValueError(f"emotion_temperature must be >= 0 (0: the most likely emotion), got {emotion_temperature}")
         if not all(0 <= dim < identity_dim for dim in self.binary_identity_dims):

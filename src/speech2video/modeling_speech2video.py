@@ -27,7 +27,7 @@ from transformers.utils import ModelOutput
 from .checkpoints import embedded_models, resolve_model_path
 from .configuration_speech2video import Speech2VideoConfig
 from .errors import CheckpointError
-from .evaluation.mel import mel_filterbank
+from .evaluation.mel import mel_edges, mel_filterbank
 from .formants import FormantTrack, track_formants
 from .modulation import MODULATION_BANDS_HZ, modulation_statistics
 from .pitch import PitchTrack, track_pitch
@@ -101,19 +101,45 @@ class VoiceStatistics(nn.Module):
     """
 
     def __init__(self, n_mels: int, sampling_rate: int, pitch: bool = False, modulation: bool = False,
-                 n_fft: int = 400, hop_length: int = 160, robust_pitch: bool = False, formants: bool = False):
+                 n_fft: int = 400, hop_length: int = 160, robust_pitch: bool = False, formants: bool = False,
+                 narrowband: bool = False):
         super().__init__()
         self.n_mels, self.sampling_rate, self.n_fft, self.hop_length = n_mels, sampling_rate, n_fft, hop_length
         self.pitch, self.modulation, self.robust_pitch, self.formants = pitch, modulation, robust_pitch, formants
+        self.narrowband = narrowband
         self.size = (3 * n_mels + (NUM_PITCH_STATISTICS if pitch else 0) + (len(MODULATION_BANDS_HZ) if modulation else 0)
                      + (NUM_FORMANT_STATISTICS if formants else 0))
         self.register_buffer("mean", torch.zeros(self.size))
         self.register_buffer("variance", torch.ones(self.size))
+        if narrowband:  # the scaler of narrowband speech
+            self.register_buffer("narrowband_mean", torch.zeros(self.size))
+            self.register_buffer("narrowband_variance", torch.ones(self.size))
+        # the mel bands `is_narrowband` compares, as plain indices (from_pretrained leaves unsaved buffers unset):
+        # those wholly within NARROWBAND_EMPTY_HZ, and those centred in the telephone band
+        edges = mel_edges(n_mels, sampling_rate)  # band i spans edges i .. i + 2
+        self.above_telephone = [i for i in range(n_mels)
+                                if NARROWBAND_EMPTY_HZ[0] <= edges[i] and edges[i + 2] <= NARROWBAND_EMPTY_HZ[1]]
+        self.telephone_band = [i for i in range(n_mels) if TELEPHONE_BAND_HZ[0] < edges[i + 1] < TELEPHONE_BAND_HZ[1]]
+        above = [i for i in range(n_mels) if edges[i + 1] >= TELEPHONE_BAND_HZ[1]]
+        self.narrowband_unread = [offset + i for offset in (0, n_mels, 2 * n_mels) for i in above]  # mean, spread, change
+        if narrowband and not (self.above_telephone and self.telephone_band):
+            raise ValueError(f"narrowband voice statistics need a mel band wholly between {NARROWBAND_EMPTY_HZ} Hz: "
+                             f"more bands than {n_mels} (e.g. 40)")
 
-    def fit_scaler(self, statistics: torch.Tensor) -> None:
-        """Set the scaler from raw statistics (N, size) of training clips."""
-        self.mean.copy_(statistics.mean(dim=0))
-        self.variance.copy_(statistics.var(dim=0))
+    def fit_scaler(self, statistics: torch.Tensor, narrowband: bool = False) -> None:
+        """Set the scaler (with `narrowband`, the narrowband one) from raw statistics (N, size) of training clips."""
+        mean, variance = (self.narrowband_mean, self.narrowband_variance) if narrowband else (self.mean, self.variance)
+        mean.copy_(statistics.mean(dim=0))
+        variance.copy_(statistics.var(dim=0))
+
+    def is_narrowband(self, statistics: torch.Tensor) -> torch.Tensor:
+        """Raw statistics (B, size) -> (B,) bool: the speech is narrowband, its mean log-mel power between 4 and
+        6 kHz more than `NARROWBAND_BELOW_NATS` below that between 0.3 and 3.4 kHz (a telephone line or an
+        8 kHz recording leaves those bands empty: 12-18 nats below on LibriSpeech's voices; wideband recordings,
+        also through random microphones and rooms, are 5 or fewer below)."""
+        band_means = statistics[:, : self.n_mels]
+        level = band_means[:, self.above_telephone].mean(dim=1) - band_means[:, self.telephone_band].mean(dim=1)
+        return level < NARROWBAND_BELOW_NATS
 
     def statistics(self, input_values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """The statistics before the scaler, (B, size), of the speech with its silence trimmed (`trim_silence`)."""
@@ -138,18 +164,35 @@ class VoiceStatistics(nn.Module):
             statistics.append(formant_statistics(track_formants(input_values, track.voiced, self.sampling_rate)))
         return torch.cat(statistics, dim=1)
 
-    def standardise(self, statistics: torch.Tensor) -> torch.Tensor:
-        """Raw statistics (B, size) -> scaled ones."""
-        return (statistics.to(self.mean.dtype) - self.mean) / (self.variance + 1e-5).sqrt()
+    def standardise(self, statistics: torch.Tensor, narrowband: bool = False) -> torch.Tensor:
+        """Raw statistics (B, size) -> scaled ones. With `narrowband`, by the narrowband scaler, and the mel
+        bands above the telephone band read as zeros: a narrowband recording holds only its noise floor there,
+        which a 16-bit file's rounding alone moves by hundreds of the training copies' standard deviations."""
+        if not narrowband:
+            return (statistics.to(self.mean.dtype) - self.mean) / (self.variance + 1e-5).sqrt()
+        standardised = (statistics.to(self.narrowband_mean.dtype) - self.narrowband_mean) / (
+            self.narrowband_variance + 1e-5).sqrt()
+        return standardised.index_fill(1, torch.tensor(self.narrowband_unread, device=standardised.device), 0.0)
 
-    def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """The standardised statistics (B, size); an item without a sound (digital silence, e.g. a muted video)
-        gets the training clips' mean (zeros): no voice reads as the average voice, not as an extreme one."""
+    def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The standardised statistics (B, size) and which items are narrowband (B,) bool (all False without
+        `narrowband`; those items are standardised by the narrowband scaler). An item without a sound (digital
+        silence, e.g. a muted video) gets the training clips' mean (zeros): no voice reads as the average voice,
+        not as an extreme one."""
         sounded = (input_values.abs() * attention_mask).amax(dim=1) > 0
-        return self.standardise(self.statistics(input_values, attention_mask)) * sounded[:, None]
+        statistics = self.statistics(input_values, attention_mask)
+        standardised = self.standardise(statistics)
+        narrowband = torch.zeros_like(sounded)
+        if self.narrowband:
+            narrowband = self.is_narrowband(statistics) & sounded
+            standardised = torch.where(narrowband[:, None], self.standardise(statistics, narrowband=True), standardised)
+        return standardised * sounded[:, None], narrowband
 
 
 NUM_PITCH_STATISTICS = 6
+TELEPHONE_BAND_HZ = (300.0, 3400.0)
+NARROWBAND_EMPTY_HZ = (4000.0, 6000.0)  # above a telephone's band and an 8 kHz recording's Nyquist frequency
+NARROWBAND_BELOW_NATS = -8.0  # the mean log-mel power there, against the telephone band's: about -35 dB
 ROBUST_PITCH_HIGHPASS_HZ = 150.0
 SILENCE_BELOW_DB = 40.0  # frames this far below the utterance's loudest one count as silence,
 SILENCE_ABOVE_FLOOR_DB = 15.0  # and so do frames less than this above its quietest tenth (a room's noise)
@@ -275,11 +318,17 @@ class SpeechEncoder(nn.Module):
             self.voice_statistics = VoiceStatistics(
                 bands, config.sampling_rate, config.voice_statistics_pitch, config.voice_statistics_modulation,
                 robust_pitch=config.voice_statistics_robust_pitch, formants=config.voice_statistics_formants,
+                narrowband=config.voice_statistics_narrowband,
             )
             self.identity_statistics_head = read_out(self.voice_statistics.size, config.identity_dim,
                                                      config.voice_statistics_hidden_size)
             self.emotion_statistics_head = read_out(self.voice_statistics.size, config.num_emotions,
                                                     config.voice_statistics_hidden_size)
+            if config.voice_statistics_narrowband:  # the same read-outs for narrowband speech
+                self.narrowband_identity_statistics_head = read_out(self.voice_statistics.size, config.identity_dim,
+                                                                    config.voice_statistics_hidden_size)
+                self.narrowband_emotion_statistics_head = read_out(self.voice_statistics.size, config.num_emotions,
+                                                                   config.voice_statistics_hidden_size)
 
     def reads_speaker_from_voice_statistics_only(self) -> bool:
         """Whether identity and emotion come from the voice-statistics read-outs alone (the pooled heads zeroed,
@@ -312,9 +361,13 @@ class SpeechEncoder(nn.Module):
         if read_voice:
             identity, emotion = self.identity_head(hidden, feature_mask), self.emotion_head(hidden, feature_mask)
         if read_voice and self.voice_statistics is not None:
-            statistics = self.voice_statistics(*(voice or (input_values, attention_mask)))
-            identity = identity + self.identity_statistics_head(statistics)
-            emotion = emotion + self.emotion_statistics_head(statistics)
+            statistics, narrowband = self.voice_statistics(*(voice or (input_values, attention_mask)))
+            identity_read, emotion_read = self.identity_statistics_head(statistics), self.emotion_statistics_head(statistics)
+            if self.voice_statistics.narrowband:
+                narrowband = narrowband[:, None]
+                identity_read = torch.where(narrowband, self.narrowband_identity_statistics_head(statistics), identity_read)
+                emotion_read = torch.where(narrowband, self.narrowband_emotion_statistics_head(statistics), emotion_read)
+            identity, emotion = identity + identity_read, emotion + emotion_read
         return SpeechEncoderOutput(
             identity_embeds=identity,
             emotion_logits=emotion,

@@ -18,12 +18,18 @@ def mel_to_hz(mel):
     return 700.0 * (10.0 ** (np.asarray(mel, np.float64) / 2595.0) - 1.0)
 
 
+def mel_edges(n_mels: int, sampling_rate: int) -> np.ndarray:
+    """(n_mels + 2,) frequencies in Hz evenly spaced on the mel scale from 0 to Nyquist: filter m's centre is
+    edge m + 1, its feet edges m and m + 2."""
+    return mel_to_hz(np.linspace(0.0, hz_to_mel(sampling_rate / 2), n_mels + 2))
+
+
 def mel_filterbank(n_mels: int, n_fft: int, sampling_rate: int) -> torch.Tensor:
     """Triangular filters evenly spaced on the mel scale from 0 Hz to Nyquist, shape (n_mels, n_fft // 2 + 1).
 
     Filter m rises from centre m-1 to a peak of 1 at centre m and falls to 0 at centre m+1.
     """
-    edges = mel_to_hz(np.linspace(0.0, hz_to_mel(sampling_rate / 2), n_mels + 2))
+    edges = mel_edges(n_mels, sampling_rate)
     bins = np.linspace(0.0, sampling_rate / 2, n_fft // 2 + 1)
     lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     rising, falling = (bins - lower) / (centre - lower), (upper - bins) / (upper - centre)

@@ -108,17 +108,14 @@ def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator, aug
     return Crop(np.clip(audio, -1, 1).astype(np.float32), mouth, clean)
 
 
-def random_channel(audio: np.ndarray, rng: np.random.Generator, sampling_rate: int = 16_000,
-                   telephone_probability: float = 0.0) -> np.ndarray:
+def random_channel(audio: np.ndarray, rng: np.random.Generator, sampling_rate: int = 16_000) -> np.ndarray:
     """The same speech (n,) as another microphone in another room might record it, (n,) float32.
 
     A smooth random equaliser (a tilt and three broad bumps over log frequency, up to about +-10 dB), a
     bandwidth limit between telephone (3.5 kHz) and full band, reverberation in 7 of 10 draws (an
     exponentially decaying noise response, RT60 0.15-0.6 s), background noise at 15-40 dB SNR, in half the
     draws mains hum at 10-40 dB SNR and in 3 of 10 a bass line at 5-30 dB SNR: what separates a synthetic
-    corpus from real recordings, which a read-out fitted on clean clips alone trusts. With
-    `telephone_probability`, that share of the draws then goes over a telephone line (`telephone_line`); with 0
-    the draws, and so a seed's channel, are the same as without the argument.
+    corpus from real recordings, which a read-out fitted on clean clips alone trusts.
     """
     from scipy.signal import fftconvolve
 
@@ -143,8 +140,6 @@ def random_channel(audio: np.ndarray, rng: np.random.Generator, sampling_rate: i
         recorded = recorded + at_snr(hum, power, rng.uniform(10, 40))
     if rng.random() < 0.3:
         recorded = recorded + at_snr(bass_line(n, rng, sampling_rate), power, rng.uniform(5, 30))
-    if telephone_probability and rng.random() < telephone_probability:
-        recorded = telephone_line(recorded, sampling_rate)
     return recorded.astype(np.float32)
 
 
@@ -250,25 +245,30 @@ def content_anchor_loss(content: torch.Tensor, anchor: torch.Tensor, mask: torch
     return ((content[mask] - anchor) ** 2).mean() / anchor.var(0).mean().clamp_min(1e-8)
 
 
-def _whole_clips(dataset, feature_extractor, channels: int = 0, seed: int = 0, telephone_probability: float = 0.0):
+def _whole_clips(dataset, feature_extractor, channels: int = 0, seed: int = 0, narrowband: bool = False):
     """The feature extractor's inputs (input_values (1, L), attention_mask (1, L)) of each clip, one at a time;
-    with `channels`, each clip is followed by that many `random_channel` recordings of it."""
+    with `channels`, each clip is followed by that many `random_channel` recordings of it. With `narrowband`,
+    the clip and those recordings are each heard over a telephone line (`telephone_line`)."""
     rng = np.random.default_rng(seed)
-    for row in tqdm(dataset, desc="voice statistics"):
+    for row in tqdm(dataset, desc="narrowband voice statistics" if narrowband else "voice statistics"):
         audio = decode_audio(row)
-        copies = [random_channel(audio, rng, telephone_probability=telephone_probability) for _ in range(channels)]
-        for version in [audio] + copies:
+        copies = [random_channel(audio, rng) for _ in range(channels)]
+        versions = [audio] + copies
+        if narrowband:
+            versions = [telephone_line(version) for version in versions]
+        for version in versions:
             yield feature_extractor(version, sampling_rate=16_000, return_attention_mask=True, return_tensors="pt")
 
 
 @torch.no_grad()
-def _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels: int = 0,
-                                 telephone_probability: float = 0.0):
-    """Per whole clip (and per channel copy): the pooled heads' identity (N, D) and emotion logits (N, E), and
-    the raw voice statistics. Zeroed pooled heads give zeros, so the wav2vec2 encoder is then not run."""
+def _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels: int = 0, seed: int = 0,
+                                 narrowband: bool = False):
+    """Per whole clip (and per channel copy; see `_whole_clips`): the pooled heads' identity (N, D) and emotion
+    logits (N, E), and the raw voice statistics. Zeroed pooled heads give zeros, so the wav2vec2 encoder is
+    then not run."""
     identity, emotion, statistics = [], [], []
     pooled_heads_read = not encoder.reads_speaker_from_voice_statistics_only()
-    for inputs in _whole_clips(dataset, feature_extractor, channels, telephone_probability=telephone_probability):
+    for inputs in _whole_clips(dataset, feature_extractor, channels, seed, narrowband):
         statistics.append(encoder.voice_statistics.statistics(inputs.input_values, inputs.attention_mask))
         if pooled_heads_read:
             hidden = encoder.wav2vec2(inputs.input_values).last_hidden_state
@@ -283,12 +283,14 @@ def _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels: 
 
 
 def fit_voice_statistics(model, dataset, feature_extractor, temperature: float = 2.0, identity_l2: float = 1.0,
-                         weight_decay: float = 1e-2, channels: int = 0, telephone_probability: float = 0.0,
+                         weight_decay: float = 1e-2, channels: int = 0, narrowband_copies: int = 0,
                          identity_dims_without_mel_means: tuple[int, ...] = (),
                          identity_dims_without_pitch_range: tuple[int, ...] = ()) -> dict:
     """Fit a student's voice-statistics read-outs (`VoiceStatistics`) on `dataset`'s whole clips, keeping all else.
-    With `channels`, each clip is also heard through that many `random_channel` recordings, with its targets,
-    a `telephone_probability` share of them over a telephone line.
+    With `channels`, each clip is also heard through that many `random_channel` recordings, with its targets.
+    With `narrowband_copies` (a model with `voice_statistics_narrowband`), the narrowband scaler and read-outs
+    are then fitted the same way on each clip and that many other random-channel recordings of it, all heard
+    over a telephone line (their own seed, so the other read-outs are the same with or without them).
     The identity dimensions in `identity_dims_without_mel_means` (a linear read-out only) do not read the per-band
     means of the log-mel spectrogram: the long-term spectrum, which the microphone and room colour as much as
     the voice, so a dimension that synthetic voices show there but real recordings do not is read from the rest.
@@ -299,10 +301,12 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
     if any, from a seeded random start), then minimise the identity and emotion distillation losses (as in
     training, with the pooled heads' outputs held fixed, plus `weight_decay` x their squared weights) over
     all clips at once with L-BFGS: minutes on a CPU, where small-batch Adam barely moved them. Returns the
-    training losses before and after.
+    training losses before and after (and the narrowband read-outs' ones).
     """
     encoder = model.encoder.eval()
     voice_statistics = encoder.voice_statistics
+    if narrowband_copies and not voice_statistics.narrowband:
+        raise ValueError("narrowband_copies: the model has no narrowband read-outs (voice_statistics_narrowband)")
     unread = {"identity_dims_without_mel_means": (identity_dims_without_mel_means, slice(0, voice_statistics.n_mels)),
               "identity_dims_without_pitch_range": (identity_dims_without_pitch_range, 3 * voice_statistics.n_mels + 1)}
     for name, (dims, _) in unread.items():  # checked before the statistics, which take minutes
@@ -314,19 +318,33 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
             raise ValueError(f"{name} {dims}: the identity has dimensions 0..{model.config.identity_dim - 1}")
         if name == "identity_dims_without_pitch_range" and not voice_statistics.pitch:
             raise ValueError(f"{name}: the model's voice statistics have no pitch (voice_statistics_pitch)")
-    identity, emotion, statistics = _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels,
-                                                                 telephone_probability)
-    voice_statistics.fit_scaler(statistics)
-    standardised = voice_statistics.standardise(statistics)
     teacher_identity = torch.tensor(np.array(dataset["teacher_identity"]), dtype=torch.float32)
     teacher_emotion = torch.tensor(np.array(dataset["teacher_emotion"]), dtype=torch.float32).clamp_min(1e-8)
-    teacher_identity, teacher_emotion = (t.repeat_interleave(1 + channels, dim=0) for t in (teacher_identity, teacher_emotion))
-    heads = [encoder.identity_statistics_head, encoder.emotion_statistics_head]
+    losses = {}
+    kinds = [("", False, channels)] + ([("narrowband_", True, narrowband_copies)] if narrowband_copies else [])
+    for prefix, narrowband, copies in kinds:
+        identity, emotion, statistics = _pooled_and_voice_statistics(
+            encoder, dataset, feature_extractor, copies, seed=int(narrowband), narrowband=narrowband)
+        voice_statistics.fit_scaler(statistics, narrowband=narrowband)
+        heads = [getattr(encoder, f"{prefix}identity_statistics_head"), getattr(encoder, f"{prefix}emotion_statistics_head")]
+        before, after = _fit_read_outs(
+            heads, identity, emotion, voice_statistics.standardise(statistics, narrowband=narrowband),
+            teacher_identity.repeat_interleave(1 + copies, dim=0), teacher_emotion.repeat_interleave(1 + copies, dim=0),
+            [(dims, read) for dims, read in unread.values() if dims], temperature, identity_l2, weight_decay)
+        losses.update({f"{prefix}loss_before": before, f"{prefix}loss_after": after})
+    return losses
+
+
+def _fit_read_outs(heads, identity, emotion, standardised, teacher_identity, teacher_emotion, unread,
+                   temperature: float, identity_l2: float, weight_decay: float) -> tuple[float, float]:
+    """Fit the identity and emotion read-outs `heads` of standardised statistics (N, S), added to the pooled
+    heads' identity (N, D) and emotion logits (N, E), to the teacher targets with L-BFGS (`fit_voice_statistics`);
+    `unread` = [(identity dimensions, statistics they do not read)]. Returns the loss before and after."""
     parameters = [p for head in heads for p in head.parameters()]
     weights = [p for p in parameters if p.dim() > 1]
-    kept = torch.ones_like(heads[0].weight) if any(dims for dims, _ in unread.values()) else None
+    kept = torch.ones_like(heads[0].weight) if unread else None
     if kept is not None:  # the fit starts those weights at zero and never gives them a gradient
-        for dims, statistics_read in unread.values():
+        for dims, statistics_read in unread:
             kept[list(dims), statistics_read] = 0
         hook = heads[0].weight.register_hook(lambda gradient: gradient * kept)
     last = [head[-1] if isinstance(head, torch.nn.Sequential) else head for head in heads]
@@ -361,7 +379,7 @@ def fit_voice_statistics(model, dataset, feature_extractor, temperature: float =
     optimizer.step(closure)
     if kept is not None:
         hook.remove()
-    return {"loss_before": before, "loss_after": loss_fn().item()}
+    return before, loss_fn().item()
 
 
 @torch.no_grad()
