@@ -61,7 +61,7 @@ def parse_args(argv=None):
     parser.add_argument("--narrowband_copies", type=int, default=0,
                         help="also fit narrowband read-outs, which the model uses for speech with nothing between 4 and "
                              "6 kHz (a phone call, an 8 kHz recording), on each clip and this many random-channel "
-                             "copies of it, all heard over a telephone line (300-3400 Hz, sampled at 8 kHz)")
+                             "copies of it, all heard over a telephone line (300-3400 Hz, sampled at 8 kHz); 0: none")
     parser.add_argument("--identity_dims_without_mel_means", type=int, nargs="+", default=[],
                         help="identity dimensions read without the per-band mel means (the long-term spectrum, which "
                              "the microphone colours): SynthTalk's gender (0) is then read from pitch and spectral "

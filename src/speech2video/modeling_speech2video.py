@@ -93,7 +93,8 @@ class VoiceStatistics(nn.Module):
     of a rough voice); with `robust_pitch`, the pitch is tracked above `ROBUST_PITCH_HIGHPASS_HZ` and its level
     is the median of log F0 (real recordings' hum, rumble and background music otherwise give the tracker
     octave slips that pull a mean). Standardised by a scaler fitted on training clips (`fit_scaler`; `mean` and
-    `variance` are saved with the model and do not depend on the batch, so several processes train like one).
+    `variance` are saved with the model and do not depend on the batch, so several processes train like one);
+    with `narrowband`, narrowband speech (`is_narrowband`: a telephone line, an 8 kHz recording) by a second one.
 
     The x-vector idea: on SynthTalk, linear read-outs of these statistics predict emotion (0.41 vs 0.25) and
     voice-linked identity (R^2 0.45 vs 0.22) of unseen speakers better than the pooled states of the small
@@ -135,7 +136,7 @@ class VoiceStatistics(nn.Module):
     def is_narrowband(self, statistics: torch.Tensor) -> torch.Tensor:
         """Raw statistics (B, size) -> (B,) bool: the speech is narrowband, its mean log-mel power between 4 and
         6 kHz more than `NARROWBAND_BELOW_NATS` below that between 0.3 and 3.4 kHz (a telephone line or an
-        8 kHz recording leaves those bands empty: 12-18 nats below on LibriSpeech's voices; wideband recordings,
+        8 kHz recording leaves those bands empty: 11-18 nats below on LibriSpeech's voices; wideband recordings,
         also through random microphones and rooms, are 5 or fewer below)."""
         band_means = statistics[:, : self.n_mels]
         level = band_means[:, self.above_telephone].mean(dim=1) - band_means[:, self.telephone_band].mean(dim=1)
