@@ -127,9 +127,13 @@ class VoiceStatistics(nn.Module):
             raise ValueError(f"narrowband voice statistics need a mel band wholly between {NARROWBAND_EMPTY_HZ} Hz: "
                              f"more bands than {n_mels} (e.g. 40)")
 
+    def scaler(self, narrowband: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """The scaler's (mean, variance), each (size,); with `narrowband`, the narrowband scaler's."""
+        return (self.narrowband_mean, self.narrowband_variance) if narrowband else (self.mean, self.variance)
+
     def fit_scaler(self, statistics: torch.Tensor, narrowband: bool = False) -> None:
         """Set the scaler (with `narrowband`, the narrowband one) from raw statistics (N, size) of training clips."""
-        mean, variance = (self.narrowband_mean, self.narrowband_variance) if narrowband else (self.mean, self.variance)
+        mean, variance = self.scaler(narrowband)
         mean.copy_(statistics.mean(dim=0))
         variance.copy_(statistics.var(dim=0))
 
@@ -169,11 +173,11 @@ class VoiceStatistics(nn.Module):
         """Raw statistics (B, size) -> scaled ones. With `narrowband`, by the narrowband scaler, and the mel
         bands above the telephone band read as zeros: a narrowband recording holds only its noise floor there,
         which a 16-bit file's rounding alone moves by hundreds of the training copies' standard deviations."""
-        if not narrowband:
-            return (statistics.to(self.mean.dtype) - self.mean) / (self.variance + 1e-5).sqrt()
-        standardised = (statistics.to(self.narrowband_mean.dtype) - self.narrowband_mean) / (
-            self.narrowband_variance + 1e-5).sqrt()
-        return standardised.index_fill(1, torch.tensor(self.narrowband_unread, device=standardised.device), 0.0)
+        mean, variance = self.scaler(narrowband)
+        standardised = (statistics.to(mean.dtype) - mean) / (variance + 1e-5).sqrt()
+        if narrowband:
+            standardised = standardised.index_fill(1, torch.tensor(self.narrowband_unread, device=mean.device), 0.0)
+        return standardised
 
     def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The standardised statistics (B, size) and which items are narrowband (B,) bool (all False without
