@@ -3,7 +3,7 @@
 Prints one JSON object: emotion accuracy vs the label and agreement with the teacher, identity R^2 per
 dimension against the ground truth (voice-linked and control means), gender accuracy, per-frame
 mouth-opening correlation with the ground truth, and two leakage probes (ridge regressions fitted on the
-validation split, scored on the test split): identity from the pooled content features, and emotion
+validation split, scored on the test split; with `--split validation`, fitted on 200 training clips): identity from the pooled content features, and emotion
 from the identity embedding. Low leakage means content and identity are disentangled. With
 `--grid_corpus`, also the per-frame correlation of its mouth opening with the inner-lip gap measured by the
 68 landmarks on real GRID clips; with `--real_corpus`, the same per clip on real speakers no model was
@@ -145,10 +145,12 @@ def ridge_probe(train_x, train_y, test_x, alpha: float = 1.0):
     return np.c_[(test_x - mean) / std, np.ones(len(test_x))] @ weights
 
 
-def synthtalk_figures(model, corpus) -> dict:
-    """Emotion, identity, gender and mouth against SynthTalk's truth on its test split, and the leakage probes."""
+def synthtalk_figures(model, corpus, split: str = "test") -> dict:
+    """Emotion, identity, gender and mouth against SynthTalk's truth on `split`, and the leakage probes (fitted
+    on the validation split, or on the first 200 training clips when `split` is the validation one)."""
     labels = model.config.emotion_labels
-    test, validation = corpus["test"], corpus["validation"]
+    test = corpus[split]
+    validation = corpus["validation"] if split == "test" else corpus["train"].select(range(200))
     out, probe = student_outputs(model, test), student_outputs(model, validation)
 
     truth_identity = np.array(test["identity"])
@@ -161,7 +163,7 @@ def synthtalk_figures(model, corpus) -> dict:
     )
     emotion_leak = ridge_probe(np.array(probe["identity"]), one_hot(validation), np.array(out["identity"])).argmax(1)
     return {
-        "test_clips": len(test),
+        f"{split}_clips": len(test),
         "emotion_accuracy_vs_label": round(float(np.mean([labels[p] == e for p, e in zip(predicted, test["emotion"])])), 4),
         "emotion_agreement_with_teacher": round(float(np.mean(predicted == np.array(test["teacher_emotion"]).argmax(1))), 4),
         "identity_r2_voice_linked_mean": round(float(np.nanmean(r2[VOICE_LINKED])), 4),
@@ -180,6 +182,8 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--corpus", default=None, help="SynthTalk corpus with teacher targets")
     parser.add_argument("--grid_corpus", default=None, help="GRID corpus (examples/build_corpus.py --preset grid)")
+    parser.add_argument("--split", default="test", choices=["test", "validation"],
+                        help="split of --corpus to measure (validation while tuning)")
     parser.add_argument("--grid_split", default="test", help="split of --grid_corpus to measure (validation while tuning)")
     parser.add_argument("--real_corpus", default=None,
                         help="a corpus of other real speakers no model trained on (examples/build_corpus.py), all splits")
@@ -205,9 +209,10 @@ def main() -> None:
         corpus = load_from_disk(args.corpus)
         if args.telephone:
             figures["synthtalk_over_a_telephone_line"] = True
-            corpus = {split: corpus[split].map(over_a_telephone_line, keep_in_memory=True)
-                      for split in ("validation", "test")}
-        figures.update(synthtalk_figures(model, corpus))
+            corpus = {split: corpus[split].select(range(min(200, len(corpus[split])))) if split == "train" else corpus[split]
+                      for split in ("train", "validation", "test")}
+            corpus = {split: clips.map(over_a_telephone_line, keep_in_memory=True) for split, clips in corpus.items()}
+        figures.update(synthtalk_figures(model, corpus, args.split))
     if args.grid_corpus:
         grid = load_from_disk(args.grid_corpus)[args.grid_split]
         figures[f"grid_{args.grid_split}_clips"] = len(grid)
