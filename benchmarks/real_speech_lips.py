@@ -6,9 +6,10 @@ rendered frame, which is correlated, over all frames, with the inner-lip gap mea
 real GRID video of the same sentence. It asks: do the lips the model draws
 open and close when a real person's do? (GRID speaker 1, Cooke et al. 2006, CC BY 4.0.) With
 `--random_channels` each sentence is also rendered as heard through a random microphone and room
-(`heard_through_random_channels`, seeded per sentence as `benchmarks/student.py`'s): other recordings than GRID's booth.
+(`heard_through_random_channels`, seeded per sentence as `benchmarks/student.py`'s): other recordings than GRID's booth;
+with `--telephone` also as heard over a telephone line (`telephone_line`: 300-3400 Hz, sampled at 8 kHz).
 
-    python benchmarks/real_speech_lips.py --model synthtalk-128 --grid_corpus corpora/grid_s1 [--random_channels]
+    python benchmarks/real_speech_lips.py --model synthtalk-128 --grid_corpus corpora/grid_s1 [--random_channels] [--telephone]
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from speech2video import Speech2VideoPipeline
 from speech2video.data.schema import decode_audio, decode_frames
 from speech2video.evaluation import inner_lip_gap, mouth_landmarks
 from speech2video.teachers.synthtalk import EVALUATOR, SynthTalkTeacher
-from speech2video.training.distillation import heard_through_random_channels
+from speech2video.training.distillation import heard_through_random_channels, telephone_line
 
 
 def main() -> None:
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--random_channels", action="store_true",
                         help="also render each sentence heard through a random microphone and room")
+    parser.add_argument("--telephone", action="store_true", help="also render each sentence heard over a telephone line")
     args = parser.parse_args()
 
     test = load_from_disk(args.grid_corpus)["test"]
@@ -45,6 +47,8 @@ def main() -> None:
     hearings = {"rendered_mouth_corr_with_real_lips": lambda audio, index: audio}
     if args.random_channels:
         hearings["rendered_mouth_corr_with_real_lips_random_channels"] = heard_through_random_channels
+    if args.telephone:
+        hearings["rendered_mouth_corr_with_real_lips_telephone"] = lambda audio, index: telephone_line(audio)
     rendered, measured = {name: [] for name in hearings}, []
 
     def rendered_mouth(audio, sampling_rate):  # (T,) as the evaluation teacher reads the rendered frames

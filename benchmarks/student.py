@@ -99,10 +99,11 @@ def measured_gaps(split) -> list[np.ndarray]:
     return [inner_lip_gap(mouth_landmarks(decode_frames(row))) for row in split]
 
 
-def grid_mouth_correlations(model, split, voice_shifts=(), random_channels: bool = False) -> dict:
+def grid_mouth_correlations(model, split, voice_shifts=(), random_channels: bool = False, telephone: bool = False) -> dict:
     """Pearson correlation over all frames of `split` (one speaker's real clips) of the student's mouth opening
     with the inner-lip gap measured on the frames; and the same from the voice shifted by each of `voice_shifts`
-    semitones, and with `random_channels` from each clip heard through a random microphone and room."""
+    semitones, with `random_channels` from each clip heard through a random microphone and room, and with
+    `telephone` over a telephone line (stored as 16-bit samples, as a recorded call is)."""
     measured = np.concatenate(measured_gaps(split))
     correlation = lambda alter=None: round(  # noqa: E731
         mouth_opening_correlation(np.concatenate(predicted_mouths(model, split, alter)), measured), 4)
@@ -113,6 +114,9 @@ def grid_mouth_correlations(model, split, voice_shifts=(), random_channels: bool
             for semitones in voice_shifts}
     if random_channels:
         figures["grid_mouth_corr_random_channels"] = correlation(heard_through_random_channels)
+    if telephone:
+        figures["grid_mouth_corr_telephone"] = correlation(
+            lambda audio, _: np.round(np.clip(telephone_line(audio), -1, 1) * 32767).astype(np.float32) / 32767)
     return figures
 
 
@@ -191,15 +195,16 @@ def main() -> None:
                         help="also the GRID lips from the voice shifted by these semitones, tempo kept (e.g. -4 4 8): "
                              "the one speaker heard as larger or smaller ones")
     parser.add_argument("--telephone", action="store_true",
-                        help="hear the SynthTalk clips (--corpus) over a telephone line (300-3400 Hz, sampled at 8 kHz)")
+                        help="hear the SynthTalk clips (--corpus) over a telephone line (300-3400 Hz, sampled at 8 kHz); "
+                             "with --grid_corpus, also the GRID lips so heard")
     parser.add_argument("--random_channels", action="store_true",
                         help="also the GRID lips from each clip heard through a random microphone and room "
                              "(equaliser, bandwidth, reverberation, noise, hum; the same for every model)")
     args = parser.parse_args()
     if not (args.corpus or args.grid_corpus or args.real_corpus):
         parser.error("give --corpus (SynthTalk with teacher targets), --grid_corpus, --real_corpus, or several")
-    if args.telephone and not args.corpus:
-        parser.error("--telephone alters the audio of --corpus: give it too")
+    if args.telephone and not (args.corpus or args.grid_corpus):
+        parser.error("--telephone alters the audio of --corpus and --grid_corpus: give one")
     if (args.voice_shifts or args.random_channels) and not args.grid_corpus:
         parser.error("--voice_shifts and --random_channels alter the audio of --grid_corpus: give it too")
 
@@ -216,7 +221,7 @@ def main() -> None:
     if args.grid_corpus:
         grid = load_from_disk(args.grid_corpus)[args.grid_split]
         figures[f"grid_{args.grid_split}_clips"] = len(grid)
-        figures.update(grid_mouth_correlations(model, grid, args.voice_shifts, args.random_channels))
+        figures.update(grid_mouth_correlations(model, grid, args.voice_shifts, args.random_channels, args.telephone))
     if args.real_corpus:
         figures.update(real_speakers_mouth_correlations(model, load_from_disk(args.real_corpus)))
     print(json.dumps(figures, indent=1))

@@ -80,6 +80,9 @@ def parse_args(argv=None):
     parser.add_argument("--channel_augmentation", type=float, default=0.0,
                         help="share of the crops heard through a random microphone and room (equaliser, bandwidth, "
                              "reverberation, noise, hum), as real recordings differ from the training corpus'")
+    parser.add_argument("--telephone_augmentation", type=float, default=0.0,
+                        help="share of the crops heard, last, over a telephone line (300-3400 Hz, sampled at 8 kHz), "
+                             "as calls and 8 kHz recordings are")
     parser.add_argument("--content_anchor_weight", type=float, default=0.0,
                         help="with --init_model: weight of the distance between the student's content features of "
                              "each augmented crop and the initial encoder's of the clean crop (in units of their "
@@ -95,8 +98,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not 0 <= args.max_speed_change < 1:
         parser.error(f"--max_speed_change {args.max_speed_change}: give a fraction from 0 up to (not including) 1")
-    if not 0 <= args.channel_augmentation <= 1:
-        parser.error(f"--channel_augmentation {args.channel_augmentation}: give a share from 0 to 1")
+    for flag in ("channel_augmentation", "telephone_augmentation"):
+        if not 0 <= getattr(args, flag) <= 1:
+            parser.error(f"--{flag} {getattr(args, flag)}: give a share from 0 to 1")
     if args.content_anchor_weight < 0 or (args.content_anchor_weight > 0 and not args.init_model):
         parser.error("--content_anchor_weight: give a weight >= 0, and --init_model, whose encoder is the anchor")
     return args
@@ -240,7 +244,8 @@ def main(argv=None):
     if model.encoder.voice_statistics is not None and not args.init_model:  # a new student: scale its voice statistics
         fit_voice_statistics_scaler(model, train_dataset, feature_extractor)
 
-    augmentation = None if args.no_augmentation else Augmentation(args.max_speed_change, args.channel_augmentation)
+    augmentation = None if args.no_augmentation else Augmentation(args.max_speed_change, args.channel_augmentation,
+                                                                    args.telephone_augmentation)
 
     def collate_train(rows):
         batch_rng = np.random.default_rng([args.seed, zlib.crc32("".join(r["clip_id"] for r in rows).encode())])

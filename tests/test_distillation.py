@@ -369,7 +369,28 @@ def test_channel_augmentation_colours_the_crop_and_keeps_its_targets(corpus_with
     assert np.mean(channel_change) > 1.5 * plain_change
 
 
+def test_telephone_augmentation_leaves_nothing_above_4_khz_and_keeps_the_targets(corpus_with_targets):
+    """Over a telephone line a crop keeps its length and targets, its noise included goes down the line (nothing
+    left above 4 kHz), and its clean audio is the speech before it; without the flag the crops are as before."""
+    from datasets import load_from_disk
+
+    from speech2video.training.distillation import Augmentation, crop_clip
+
+    row = load_from_disk(str(corpus_with_targets / "targets"))["train"][0]
+    plain = crop_clip(row, 10_000, np.random.default_rng(3), Augmentation(max_speed_change=0))
+    never = crop_clip(row, 10_000, np.random.default_rng(3), Augmentation(max_speed_change=0, telephone_probability=0))
+    phoned = crop_clip(row, 10_000, np.random.default_rng(3), Augmentation(max_speed_change=0, telephone_probability=1))
+
+    assert np.array_equal(never.audio, plain.audio)
+    assert len(phoned.audio) == len(plain.audio) and np.array_equal(phoned.mouth, plain.mouth)
+    assert np.array_equal(phoned.clean_audio, plain.clean_audio)
+    power = np.abs(np.fft.rfft(phoned.audio)) ** 2
+    frequencies = np.fft.rfftfreq(len(phoned.audio), 1 / 16_000)
+    assert power[frequencies > 4200].mean() < 1e-4 * power[(frequencies > 500) & (frequencies < 3000)].mean()
+
+
 @pytest.mark.parametrize("flags", [["--max_speed_change", "1.5"], ["--channel_augmentation", "2"],
+                                   ["--telephone_augmentation", "-0.1"],
                                    ["--content_anchor_weight", "1"], ["--init_model", "m", "--content_anchor_weight", "-1"]])
 def test_augmentation_flags_refuse_values_out_of_range(flags):
     script = load_example_script("train_distillation")

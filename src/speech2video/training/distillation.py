@@ -55,11 +55,12 @@ class Augmentation:
     """How training crops are varied: always a random gain and background noise (20-40 dB SNR); a speed change
     of up to `max_speed_change` either way (frame targets are resampled with it, so their meaning does not
     change; the voice's pitch and formants move with the speed, as another speaker's would: 0.05 is about a
-    semitone, 0.25 four); and on `channel_probability` of the crops another microphone and room
-    (`random_channel`)."""
+    semitone, 0.25 four); on `channel_probability` of the crops another microphone and room
+    (`random_channel`); and on `telephone_probability` of them, last, a telephone line (`telephone_line`)."""
 
     max_speed_change: float = MAX_SPEED_CHANGE
     channel_probability: float = 0.0
+    telephone_probability: float = 0.0
 
 
 class Crop(NamedTuple):
@@ -105,6 +106,8 @@ def _augment(audio: np.ndarray, mouth: np.ndarray, rng: np.random.Generator, aug
     audio = audio * 10 ** (rng.uniform(-6, 6) / 20)
     power = np.mean(audio**2) + 1e-8
     audio = audio + rng.standard_normal(len(audio)).astype(np.float32) * np.sqrt(power / 10 ** (rng.uniform(20, 40) / 10))
+    if augmentation.telephone_probability and rng.random() < augmentation.telephone_probability:
+        audio = telephone_line(audio)  # the room's noise goes down the line with the voice
     return Crop(np.clip(audio, -1, 1).astype(np.float32), mouth, clean)
 
 
