@@ -3,8 +3,8 @@
 Prints one JSON object: emotion accuracy vs the label and agreement with the teacher, identity R^2 per
 dimension against the ground truth (voice-linked and control means), gender accuracy, per-frame
 mouth-opening correlation with the ground truth, and two leakage probes (ridge regressions fitted on the
-validation split, scored on the test split; with `--split validation`, fitted on 200 training clips): identity from the pooled content features, and emotion
-from the identity embedding. Low leakage means content and identity are disentangled. With
+validation split, scored on the test split; with `--split validation`, fitted on 200 training clips): identity
+from the pooled content features, and emotion from the identity embedding. Low leakage means content and identity are disentangled. With
 `--grid_corpus`, also the per-frame correlation of its mouth opening with the inner-lip gap measured by the
 68 landmarks on real GRID clips; with `--real_corpus`, the same per clip on real speakers no model was
 trained on, e.g. a corpus built from ../shared/data/real_multi (any of the corpora can be given alone).
@@ -75,9 +75,14 @@ def shifted_voice(audio: np.ndarray, semitones: float, n_fft: int = 512, hop: in
     return np.pad(shifted, (0, len(audio) - len(shifted))).astype(np.float32)
 
 
+def recorded_call(audio: np.ndarray) -> np.ndarray:
+    """Speech (n,) float as a telephone line carries it (`telephone_line`), stored as 16-bit samples (n,) int16."""
+    return np.clip(np.round(telephone_line(audio) * 32767), -32768, 32767).astype(np.int16)
+
+
 def over_a_telephone_line(row: dict) -> dict:
-    """A corpus row's audio as a telephone line carries it (`telephone_line`), stored as the corpus stores it."""
-    return {"audio": np.clip(np.round(telephone_line(decode_audio(row)) * 32767), -32768, 32767).astype(np.int16)}
+    """A corpus row's audio as a telephone line carries it, stored as the corpus stores it (`recorded_call`)."""
+    return {"audio": recorded_call(decode_audio(row))}
 
 
 @torch.no_grad()
@@ -115,8 +120,7 @@ def grid_mouth_correlations(model, split, voice_shifts=(), random_channels: bool
     if random_channels:
         figures["grid_mouth_corr_random_channels"] = correlation(heard_through_random_channels)
     if telephone:
-        figures["grid_mouth_corr_telephone"] = correlation(
-            lambda audio, _: np.round(np.clip(telephone_line(audio), -1, 1) * 32767).astype(np.float32) / 32767)
+        figures["grid_mouth_corr_telephone"] = correlation(lambda audio, _: recorded_call(audio) / np.float32(32767))
     return figures
 
 
