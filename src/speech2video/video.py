@@ -136,6 +136,13 @@ def encode_mp4(frames: np.ndarray, fps: float, crf: int = 18) -> bytes:
         return path.read_bytes()
 
 
+def rgb_array(frame) -> np.ndarray:
+    """A decoded PyAV video frame as (H, W, 3) uint8 RGB, converted on the calling thread alone: PyAV's default
+    conversion runs on a pool of threads, which a process forked mid-run (a `datasets.map` worker with num_proc)
+    inherits as dead threads and waits for forever."""
+    return frame.to_ndarray(format="rgb24", threads=1)
+
+
 def read_video(source: str | os.PathLike | bytes, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, float]:
     """Decode frames `start` .. `stop` (default: all) of a video file or mp4 bytes.
 
@@ -151,7 +158,7 @@ def read_video(source: str | os.PathLike | bytes, start: int = 0, stop: int | No
             if stop is not None and index >= stop:
                 break
             if index >= start:
-                frames.append(frame.to_ndarray(format="rgb24"))
+                frames.append(rgb_array(frame))
         fps = float(stream.average_rate or stream.guessed_rate)
     if not frames:
         raise ValueError(f"no frames in the range {start}..{stop} of the video")

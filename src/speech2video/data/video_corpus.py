@@ -24,7 +24,7 @@ import numpy as np
 
 from ..audio import SAMPLING_RATE, load_audio
 from ..errors import AudioError, Speech2VideoError
-from ..video import encode_mp4
+from ..video import encode_mp4, rgb_array
 from .schema import COMMON_FEATURES, FPS, SPLIT_FRACTIONS, audio_to_int16
 
 logger = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def read_clip(path: str | os.PathLike) -> SourceClip:
         frames, times = [], []
         for frame in container.decode(stream):
             times.append(frame.time if frame.time is not None else len(times) / rate)
-            frames.append(frame.to_ndarray(format="rgb24"))
+            frames.append(rgb_array(frame))
     with av.open(str(path)) as container:  # when the first audio sample plays, on the frames' clock
         first = next(container.decode(audio=0), None)
         audio_start = first.time if first is not None and first.time is not None else 0.0
