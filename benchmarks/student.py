@@ -153,13 +153,11 @@ def ridge_probe(train_x, train_y, test_x, alpha: float = 1.0):
     return np.c_[(test_x - mean) / std, np.ones(len(test_x))] @ weights
 
 
-def synthtalk_figures(model, corpus, split: str = "test") -> dict:
-    """Emotion, identity, gender and mouth against SynthTalk's truth on `split`, and the leakage probes (fitted
-    on the validation split, or on the first 200 training clips when `split` is the validation one)."""
+def synthtalk_figures(model, test, probe_clips) -> dict:
+    """Emotion, identity, gender and mouth against SynthTalk's truth on the clips `test`, and the leakage probes
+    (fitted on `probe_clips`, other speakers' clips)."""
     labels = model.config.emotion_labels
-    test = corpus[split]
-    validation = corpus["validation"] if split == "test" else corpus["train"].select(range(200))
-    out, probe = student_outputs(model, test), student_outputs(model, validation)
+    out, probe = student_outputs(model, test), student_outputs(model, probe_clips)
 
     truth_identity = np.array(test["identity"])
     r2 = r2_per_dimension(np.array(out["identity"]), truth_identity)
@@ -167,11 +165,11 @@ def synthtalk_figures(model, corpus, split: str = "test") -> dict:
     gender_truth = np.array([g == "female" for g in test["gender"]])
     one_hot = lambda split: np.eye(len(labels))[[labels.index(e) for e in split["emotion"]]]  # noqa: E731
     content_leak = r2_per_dimension(
-        ridge_probe(np.array(probe["content"]), np.array(validation["identity"]), np.array(out["content"])), truth_identity
+        ridge_probe(np.array(probe["content"]), np.array(probe_clips["identity"]), np.array(out["content"])), truth_identity
     )
-    emotion_leak = ridge_probe(np.array(probe["identity"]), one_hot(validation), np.array(out["identity"])).argmax(1)
+    emotion_leak = ridge_probe(np.array(probe["identity"]), one_hot(probe_clips), np.array(out["identity"])).argmax(1)
     return {
-        f"{split}_clips": len(test),
+        "clips": len(test),
         "emotion_accuracy_vs_label": round(float(np.mean([labels[p] == e for p, e in zip(predicted, test["emotion"])])), 4),
         "emotion_agreement_with_teacher": round(float(np.mean(predicted == np.array(test["teacher_emotion"]).argmax(1))), 4),
         "identity_r2_voice_linked_mean": round(float(np.nanmean(r2[VOICE_LINKED])), 4),
@@ -216,12 +214,12 @@ def main() -> None:
     figures = {"model": args.model}
     if args.corpus:
         corpus = load_from_disk(args.corpus)
+        measured = corpus[args.split]  # the leakage probes are fitted on the validation split, or 200 training clips
+        probe_clips = corpus["validation"] if args.split == "test" else corpus["train"].select(range(200))
         if args.telephone:
             figures["synthtalk_over_a_telephone_line"] = True
-            corpus = {split: corpus[split].select(range(min(200, len(corpus[split])))) if split == "train" else corpus[split]
-                      for split in ("train", "validation", "test")}
-            corpus = {split: clips.map(over_a_telephone_line, keep_in_memory=True) for split, clips in corpus.items()}
-        figures.update(synthtalk_figures(model, corpus, args.split))
+            measured, probe_clips = (clips.map(over_a_telephone_line, keep_in_memory=True) for clips in (measured, probe_clips))
+        figures.update({"split": args.split, **synthtalk_figures(model, measured, probe_clips)})
     if args.grid_corpus:
         grid = load_from_disk(args.grid_corpus)[args.grid_split]
         figures[f"grid_{args.grid_split}_clips"] = len(grid)
