@@ -12,7 +12,7 @@ with mains hum (50 Hz and its harmonics, as a recording near power lines or a gr
 below the speech: a background the voice statistics should not take for the voice. With `--telephone`, each
 utterance is heard over a telephone line (300-3400 Hz, sampled at 8 kHz: `telephone_line`), as a phone call or a
 narrowband recording is. It also reports the share of utterances the model's voice statistics take for
-narrowband speech (`VoiceStatistics.is_narrowband`; models with narrowband read-outs read those with them).
+narrowband speech (the pipeline output's `narrowband`; models with narrowband read-outs read those with them).
 
     python benchmarks/real_voices.py --model synthtalk-128 [--data ../shared/data/librispeech/librispeech_train-clean-100]
 """
@@ -64,15 +64,6 @@ def with_hum(audio: np.ndarray, snr_db: float) -> np.ndarray:
     return (audio + at_snr(hum, np.mean(audio**2), snr_db)).astype(np.float32)
 
 
-@torch.no_grad()
-def heard_as_narrowband(model, audio: np.ndarray) -> bool:
-    """Whether the model's voice statistics take `audio` (n,) at 16 kHz for narrowband speech (a telephone line,
-    an 8 kHz recording), which models with `voice_statistics_narrowband` read with their narrowband read-outs."""
-    voice = model.encoder.voice_statistics
-    values = torch.from_numpy(audio).float()[None]
-    return bool(voice.is_narrowband(voice.statistics(values, torch.ones_like(values, dtype=torch.long)))[0])
-
-
 def accuracy(correct: dict[str, list[bool]]) -> dict:
     """Gender accuracy over all speakers, the women and the men."""
     return {"all": round(float(np.mean(correct["F"] + correct["M"])), 3),
@@ -107,7 +98,7 @@ def main() -> None:
         if args.telephone:
             audio = telephone_line(audio)
         stream = pipe(audio, sampling_rate=16_000, seed=0, stream=True)
-        narrowband += heard_as_narrowband(pipe.model, audio)
+        narrowband += bool(stream.narrowband)
         emotions[stream.emotion] += 1
         sex = sexes.get(path.name.split("-")[0])
         if sex not in heard:

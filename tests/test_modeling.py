@@ -246,6 +246,8 @@ def test_narrowband_speech_is_read_by_the_narrowband_read_outs_and_wideband_spee
         return torch.cat([out.identity_embeds, out.emotion_logits], dim=1)
 
     with torch.no_grad():
+        heard = model.encode_speech(audio[:3], mask[:3], torch.full((3,), 50)).narrowband
+        assert heard.tolist() == [False, True, False]  # what the pipeline reports (`narrowband`)
         batch = speaker(model, [0, 1, 2])
         torch.testing.assert_close(batch[[0, 2]], speaker(wideband_model, [0, 2]), rtol=0, atol=1e-6)
         torch.testing.assert_close(batch[1:2], speaker(model, [1]), rtol=0, atol=1e-5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import speech_like
+from conftest import speech_like, tiny_config
 from speech2video import AudioError, OutputError, Speech2VideoError, Speech2VideoPipeline, read_video
 
 
@@ -154,6 +154,21 @@ def test_identity_embedding_keeps_one_face_across_recordings(tiny_pipeline):
     for bad in (first.identity_embedding[:-1], np.full_like(first.identity_embedding, np.nan)):
         with pytest.raises(Speech2VideoError, match="identity_embedding must be"):
             tiny_pipeline(other_voice, sampling_rate=16_000, identity_embedding=bad)
+
+
+def test_output_says_whether_the_voice_was_heard_over_a_telephone(tiny_pipeline, tmp_path):
+    """`narrowband` is True for speech over a telephone line, False for wideband speech (also in a batch and
+    streamed), and None for a model without voice statistics, which cannot tell."""
+    from speech2video import Speech2VideoModel
+    from speech2video.training.distillation import telephone_line
+
+    Speech2VideoModel(tiny_config(voice_statistics_bands=40)).save_pretrained(tmp_path)
+    pipe = Speech2VideoPipeline.from_pretrained(tmp_path)
+    speech = speech_like(1.0)
+    inputs = [{"array": a, "sampling_rate": 16_000} for a in (speech, telephone_line(speech))]
+    assert [video.narrowband for video in pipe(inputs, batch_size=2, seed=0)] == [False, True]
+    assert pipe(telephone_line(speech), sampling_rate=16_000, stream=True).narrowband is True
+    assert tiny_pipeline(speech, sampling_rate=16_000).narrowband is None
 
 
 def test_importing_wav2vec2_after_speech2video_works_and_registers(tiny_model_dir):

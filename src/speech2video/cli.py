@@ -57,6 +57,7 @@ def run_generate(args) -> None:
                  reference_image=args.reference_image, stream=True)
     path = video.save(args.output, overwrite=args.overwrite)  # frames go to the file as they are rendered
     heard = f", emotion: {video.emotion}" if video.emotion else ""
+    heard += ", heard as narrowband speech (a telephone line or 8 kHz recording)" if video.narrowband else ""
     print(f"wrote {path} ({video.num_frames} frames, {video.duration:.2f} s{heard})")
 
 

@@ -46,7 +46,10 @@ class SpeechEncoderOutput(ModelOutput):
 
     identity_embeds (B, identity_dim); emotion_logits (B, num_emotions);
     content_features (B, T, content_dim) at the video frame rate; mouth_open (B, T), the mouth opening
-    read from the content features; frame_mask (B, T) bool, False on padding.
+    read from the content features; frame_mask (B, T) bool, False on padding; narrowband (B,) bool, the
+    voice heard as narrowband speech (a telephone line, an 8 kHz recording), which a model with
+    `config.voice_statistics_narrowband` reads with its narrowband read-outs (None without voice statistics
+    or when the voice is not read).
     """
 
     identity_embeds: torch.Tensor | None = None
@@ -54,12 +57,14 @@ class SpeechEncoderOutput(ModelOutput):
     content_features: torch.Tensor | None = None
     mouth_open: torch.Tensor | None = None
     frame_mask: torch.Tensor | None = None
+    narrowband: torch.Tensor | None = None
 
 
 @dataclass
 class Speech2VideoModelOutput(ModelOutput):
     """frames (B, T, 3, S, S) in [0, 1], plus the intermediate features that produced them
-    (identity_embeds (B, D), emotion_logits (B, E), content_features (B, T, C), motion (B, T, M), frame_mask (B, T))."""
+    (identity_embeds (B, D), emotion_logits (B, E), content_features (B, T, C), motion (B, T, M), frame_mask (B, T))
+    and narrowband (B,) bool or None, as `SpeechEncoderOutput` says."""
 
     frames: torch.Tensor | None = None
     identity_embeds: torch.Tensor | None = None
@@ -67,6 +72,7 @@ class Speech2VideoModelOutput(ModelOutput):
     content_features: torch.Tensor | None = None
     motion: torch.Tensor | None = None
     frame_mask: torch.Tensor | None = None
+    narrowband: torch.Tensor | None = None
 
 
 class AttentiveStatisticsPooling(nn.Module):
@@ -123,7 +129,7 @@ class VoiceStatistics(nn.Module):
         self.telephone_band = [i for i in range(n_mels) if TELEPHONE_BAND_HZ[0] < edges[i + 1] < TELEPHONE_BAND_HZ[1]]
         above = [i for i in range(n_mels) if edges[i + 1] >= TELEPHONE_BAND_HZ[1]]
         self.narrowband_unread = [offset + i for offset in (0, n_mels, 2 * n_mels) for i in above]  # mean, spread, change
-        if narrowband and not (self.above_telephone and self.telephone_band):
+        if narrowband and not self.detects_narrowband:
             raise ValueError(f"narrowband voice statistics need a mel band wholly between {NARROWBAND_EMPTY_HZ} Hz: "
                              f"more bands than {n_mels} (e.g. 40)")
 
@@ -179,17 +185,21 @@ class VoiceStatistics(nn.Module):
             standardised = standardised.index_fill(1, torch.tensor(self.narrowband_unread, device=mean.device), 0.0)
         return standardised
 
-    def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The standardised statistics (B, size) and which items are narrowband (B,) bool (all False without
-        `narrowband`; those items are standardised by the narrowband scaler). An item without a sound (digital
-        silence, e.g. a muted video) gets the training clips' mean (zeros): no voice reads as the average voice,
-        not as an extreme one."""
+    @property
+    def detects_narrowband(self) -> bool:
+        """Whether the mel bands reach above the telephone band, as `is_narrowband` needs."""
+        return bool(self.above_telephone and self.telephone_band)
+
+    def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The standardised statistics (B, size) and which items are narrowband speech (B,) bool (None when the
+        mel bands cannot tell, `detects_narrowband`); with `narrowband`, those items are standardised by the
+        narrowband scaler. An item without a sound (digital silence, e.g. a muted video) gets the training
+        clips' mean (zeros): no voice reads as the average voice, not as an extreme one."""
         sounded = (input_values.abs() * attention_mask).amax(dim=1) > 0
         statistics = self.statistics(input_values, attention_mask)
         standardised = self.standardise(statistics)
-        narrowband = torch.zeros_like(sounded)
+        narrowband = self.is_narrowband(statistics) & sounded if self.detects_narrowband else None
         if self.narrowband:
-            narrowband = self.is_narrowband(statistics) & sounded
             standardised = torch.where(narrowband[:, None], self.standardise(statistics, narrowband=True), standardised)
         return standardised * sounded[:, None], narrowband
 
@@ -362,16 +372,16 @@ class SpeechEncoder(nn.Module):
         content_features, frame_mask = resample_to_frames(
             content, feature_mask.sum(dim=1), num_frames, frames, first_feature, feature_lengths
         )
-        identity = emotion = None
+        identity = emotion = narrowband = None
         if read_voice:
             identity, emotion = self.identity_head(hidden, feature_mask), self.emotion_head(hidden, feature_mask)
         if read_voice and self.voice_statistics is not None:
             statistics, narrowband = self.voice_statistics(*(voice or (input_values, attention_mask)))
             identity_read, emotion_read = self.identity_statistics_head(statistics), self.emotion_statistics_head(statistics)
             if self.voice_statistics.narrowband:
-                narrowband = narrowband[:, None]
-                identity_read = torch.where(narrowband, self.narrowband_identity_statistics_head(statistics), identity_read)
-                emotion_read = torch.where(narrowband, self.narrowband_emotion_statistics_head(statistics), emotion_read)
+                read_narrowband = narrowband[:, None]
+                identity_read = torch.where(read_narrowband, self.narrowband_identity_statistics_head(statistics), identity_read)
+                emotion_read = torch.where(read_narrowband, self.narrowband_emotion_statistics_head(statistics), emotion_read)
             identity, emotion = identity + identity_read, emotion + emotion_read
         return SpeechEncoderOutput(
             identity_embeds=identity,
@@ -379,6 +389,7 @@ class SpeechEncoder(nn.Module):
             content_features=content_features,
             mouth_open=self.mouth_head(content_features).squeeze(-1),
             frame_mask=frame_mask,
+            narrowband=narrowband,
         )
 
 
@@ -702,6 +713,7 @@ class Speech2VideoModel(Speech2VideoPreTrainedModel):
             content_features=speech.content_features,
             motion=motion,
             frame_mask=speech.frame_mask,
+            narrowband=speech.narrowband,
         )
         return output if return_dict is not False else output.to_tuple()
 

@@ -36,7 +36,10 @@ class InferredFromVoice:
 
     fps; audio (num_samples,) float32 mono at `sampling_rate` (the input speech); emotion_probs
     {label: probability} and identity_embedding (D,) as inferred from the voice (or overridden); emotion_probs
-    is empty for a model that does not infer the speaker (`config.infers_speaker`).
+    is empty for a model that does not infer the speaker (`config.infers_speaker`). narrowband: the voice was
+    heard as narrowband speech (a telephone line, an 8 kHz recording; read with the model's narrowband
+    read-outs where it has them, `config.voice_statistics_narrowband`); None for a model without voice
+    statistics, which cannot tell.
     """
 
     fps: float
@@ -44,6 +47,7 @@ class InferredFromVoice:
     sampling_rate: int
     emotion_probs: dict[str, float]
     identity_embedding: np.ndarray = field(repr=False)
+    narrowband: bool | None = None
 
     @property
     def emotion(self) -> str | None:
@@ -253,6 +257,7 @@ class Speech2VideoPipeline(Pipeline):
             "num_frames": model_inputs["num_frames"],
             "emotion_probs": stream.emotion_probs,
             "identity_embeds": stream.identity_embeds,
+            "narrowband": stream.narrowband,
             "audio": audio if isinstance(audio[0], np.ndarray) else [a[0] for a in audio],
         }
 
@@ -266,7 +271,7 @@ class Speech2VideoPipeline(Pipeline):
         preprocess_params, forward_params, postprocess_params = self._sanitize_parameters(**kwargs)
         model_inputs = self.preprocess(inputs, **preprocess_params)
         frame_stream = self._frame_stream(model_inputs, **forward_params)
-        info = self._inferred(frame_stream.emotion_probs[0], frame_stream.identity_embeds[0],
+        info = self._inferred(frame_stream.emotion_probs[0], frame_stream.identity_embeds[0], frame_stream.narrowband,
                               model_inputs["audio"][0], postprocess_params["fps"])
         return Speech2VideoStream(**info, chunks=self._uint8_chunks(frame_stream), num_frames=frame_stream.total_frames)
 
@@ -280,12 +285,15 @@ class Speech2VideoPipeline(Pipeline):
     def postprocess(self, model_outputs, fps=25.0) -> Speech2VideoOutput:
         num_frames = int(model_outputs["num_frames"][0])
         info = self._inferred(model_outputs["emotion_probs"][0], model_outputs["identity_embeds"][0],
-                              model_outputs["audio"][0], fps)
+                              model_outputs["narrowband"], model_outputs["audio"][0], fps)
         return Speech2VideoOutput(**info, frames=model_outputs["frames"][0, :num_frames].numpy())
 
-    def _inferred(self, emotion_probs: torch.Tensor, identity_embeds: torch.Tensor, audio, fps: float) -> dict:
-        """The `InferredFromVoice` fields of one item: emotion_probs (E,), identity_embeds (D,)."""
+    def _inferred(self, emotion_probs: torch.Tensor, identity_embeds: torch.Tensor, narrowband: torch.Tensor | None,
+                  audio, fps: float) -> dict:
+        """The `InferredFromVoice` fields of one item: emotion_probs (E,), identity_embeds (D,), narrowband (1,)
+        bool or None."""
         return {
+            "narrowband": None if narrowband is None else bool(narrowband[0]),
             "fps": fps,
             "audio": np.asarray(audio).reshape(-1),
             "sampling_rate": self.model.config.sampling_rate,

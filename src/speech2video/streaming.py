@@ -41,8 +41,8 @@ class FrameStream:
         reference_pixels (1, 3, S, S): a picture of the speaker in [0, 1] for every item, for a model with
             `config.reference_frame` (the static-image baseline); encoded once.
 
-    Construction encodes the first chunk, so `identity_embeds` (B, D) and `emotion_probs` (B, E) are known
-    before any frame. Iterating yields frames (B, t, 3, S, S) in [0, 1] in
+    Construction encodes the first chunk, so `identity_embeds` (B, D), `emotion_probs` (B, E) and
+    `narrowband` ((B,) bool or None, `SpeechEncoderOutput.narrowband`) are known before any frame. Iterating yields frames (B, t, 3, S, S) in [0, 1] in
     order, the first `FIRST_BATCH_FRAMES` then `frame_batch_size` at a time, `total_frames` = max(num_frames)
     in all (shorter items are padded: cut each at its num_frames).
     """
@@ -77,6 +77,7 @@ class FrameStream:
         first = self._encode(0, min(self.chunk_frames, self.total_frames), voice)
         self._first_content = first.content_features
         batch_size = len(num_frames)
+        self.narrowband = first.narrowband
         self.emotion_probs = model.emotion_probs(first.emotion_logits, emotion)
         self._generator_emotion = model.emotion_probs(first.emotion_logits, emotion, config.emotion_temperature)
         if identity_embeds is None:  # the voice's reading; the generator gets it as `generator_identity` says
