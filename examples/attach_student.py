@@ -29,9 +29,8 @@ from speech2video.training.content_map import apply_content_map, explained_varia
 from speech2video.training.distillation import load_corpora
 from speech2video.training.generator import student_features
 
-ENCODER_FIELDS = ("encoder_config", "identity_teacher", "infers_speaker", "voice_statistics_bands",
-                  "voice_statistics_pitch", "voice_statistics_modulation", "voice_statistics_robust_pitch",
-                  "voice_statistics_hidden_size")  # what the saved model takes from the student's config
+ENCODER_FIELDS = ("encoder_config", "identity_teacher", "infers_speaker")  # and every voice_statistics_* field:
+# what the saved model takes from the student's config
 SHARED_FIELDS = ("content_dim", "identity_dim", "emotion_labels", "fps", "sampling_rate")  # must agree
 
 
@@ -89,7 +88,8 @@ def main(argv=None):
         report[path].update(explained_variance(mapped, np.concatenate(old)), validation_frames=len(mapped))
 
     model.encoder = student.encoder
-    for field in ENCODER_FIELDS:
+    voice_fields = [field for field in vars(student.config) if field.startswith("voice_statistics_")]
+    for field in (*ENCODER_FIELDS, *voice_fields):
         value = getattr(student.config, field)
         if field != "identity_teacher" or value is not None:
             setattr(model.config, field, value)

@@ -57,8 +57,10 @@ def test_attach_student_saves_the_model_with_the_new_students_encoder(corpus_wit
     config = dict(identity_dim=14, emotion_labels=list(EMOTIONS))
     torch.manual_seed(0)
     Speech2VideoModel(tiny_config(**config)).save_pretrained(tmp_path / "model")
-    torch.manual_seed(1)
-    Speech2VideoModel(tiny_config(**config)).save_pretrained(tmp_path / "student")
+    torch.manual_seed(1)  # a student with read-outs of voice statistics the model does not have
+    voice = dict(voice_statistics_bands=40, voice_statistics_pitch=True, voice_statistics_formants=True,
+                 voice_statistics_narrowband=True)
+    Speech2VideoModel(tiny_config(**config, **voice)).save_pretrained(tmp_path / "student")
     corpus = str(corpus_with_targets / "targets")
     script = load_example_script("attach_student")
 
@@ -77,6 +79,8 @@ def test_attach_student_saves_the_model_with_the_new_students_encoder(corpus_wit
     assert report["r2_variance_weighted"] < 0.999  # another student's features are not the model's
     assert attached.config.content_context == original.config.content_context + 2
     student = Speech2VideoModel.from_pretrained(tmp_path / "student")
+    assert all(getattr(attached.config, field) == value for field, value in voice.items())
+    assert attached.encoder.state_dict().keys() == student.encoder.state_dict().keys()
     for name, tensor in student.encoder.state_dict().items():
         assert torch.equal(attached.encoder.state_dict()[name], tensor), name
     for name, tensor in original.generator.state_dict().items():
