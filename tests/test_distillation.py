@@ -233,7 +233,7 @@ def test_a_new_students_voice_statistics_scaler_standardises_its_training_clips(
     inputs = extractor([decode_audio(clips[i]) for i in range(6)], sampling_rate=16_000, padding=True,
                        return_attention_mask=True, return_tensors="pt")
     standardised, narrowband = scaler(inputs.input_values, inputs.attention_mask)  # padded together, scaled one by one
-    assert not narrowband.any()
+    assert narrowband is None  # 8 mel bands do not reach above a telephone's band: no reading either way
     torch.testing.assert_close(standardised.mean(dim=0), torch.zeros(24), atol=1e-3, rtol=0)
     torch.testing.assert_close(standardised.std(dim=0), torch.ones(24), atol=1e-2, rtol=0)
 
