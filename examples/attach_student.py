@@ -29,8 +29,8 @@ from speech2video.training.content_map import apply_content_map, explained_varia
 from speech2video.training.distillation import load_corpora
 from speech2video.training.generator import student_features
 
-ENCODER_FIELDS = ("encoder_config", "identity_teacher", "infers_speaker")  # and every voice_statistics_* field:
-# what the saved model takes from the student's config
+# what the saved model takes from the student's config, besides every voice_statistics_* field
+ENCODER_FIELDS = ("encoder_config", "identity_teacher", "infers_speaker")
 SHARED_FIELDS = ("content_dim", "identity_dim", "emotion_labels", "fps", "sampling_rate")  # must agree
 
 
