@@ -1,15 +1,18 @@
-"""Lip sync of a SynthTalk-faced model on real speech (prints JSON).
+"""Lip sync on real speech (prints JSON).
 
-The model renders its cartoon face from the audio of GRID's held-out sentences; the SynthTalk evaluation
-teacher (trained apart from the teacher the generator learnt against) reads the mouth opening of every
-rendered frame, which is correlated, over all frames, with the inner-lip gap measured by landmarks on the
-real GRID video of the same sentence. It asks: do the lips the model draws
-open and close when a real person's do? (GRID speaker 1, Cooke et al. 2006, CC BY 4.0.) With
+The model renders its face from the audio of GRID's held-out sentences; a reader measures the mouth opening
+of every rendered frame, which is correlated, over all frames, with the inner-lip gap measured by landmarks
+on the real GRID video of the same sentence. It asks: do the lips the model draws open and close when a
+real person's do? (GRID speaker 1, Cooke et al. 2006, CC BY 4.0.) The reader of a SynthTalk-faced model's
+cartoon face is the SynthTalk evaluation teacher (trained apart from the teacher the generator learnt
+against; `--reader evaluator`, the default); that of a real-faced model such as `grid-s1-128` is the
+inner-lip gap of dlib's landmarks, as on the real video (`--reader landmarks`). With
 `--random_channels` each sentence is also rendered as heard through a random microphone and room
 (`heard_through_random_channels`, seeded per sentence as `benchmarks/student.py`'s): other recordings than GRID's booth;
 with `--telephone` also as heard over a telephone line (`telephone_line`: 300-3400 Hz, sampled at 8 kHz).
 
     python benchmarks/real_speech_lips.py --model synthtalk-128 --grid_corpus corpora/grid_s1 [--random_channels] [--telephone]
+    python benchmarks/real_speech_lips.py --model grid-s1-128 --reader landmarks --random_channels --telephone
 """
 
 from __future__ import annotations
@@ -38,12 +41,15 @@ def main() -> None:
     parser.add_argument("--random_channels", action="store_true",
                         help="also render each sentence heard through a random microphone and room")
     parser.add_argument("--telephone", action="store_true", help="also render each sentence heard over a telephone line")
+    parser.add_argument("--reader", choices=["evaluator", "landmarks"], default="evaluator",
+                        help="what reads the rendered mouth: the SynthTalk evaluation teacher (cartoon faces) or "
+                             "the inner-lip gap of dlib's landmarks (real faces)")
     args = parser.parse_args()
 
     test = load_from_disk(args.grid_corpus)["test"]
     test = test.select(range(min(args.max_clips, len(test))))
     pipe = Speech2VideoPipeline.from_pretrained(args.model)
-    teacher = SynthTalkTeacher.from_pretrained(EVALUATOR)
+    teacher = SynthTalkTeacher.from_pretrained(EVALUATOR) if args.reader == "evaluator" else None
     hearings = {"rendered_mouth_corr_with_real_lips": lambda audio, index: audio}
     if args.random_channels:
         hearings["rendered_mouth_corr_with_real_lips_random_channels"] = heard_through_random_channels
@@ -51,9 +57,11 @@ def main() -> None:
         hearings["rendered_mouth_corr_with_real_lips_telephone"] = lambda audio, index: telephone_line(audio)
     rendered, measured = {name: [] for name in hearings}, []
 
-    def rendered_mouth(audio, sampling_rate):  # (T,) as the evaluation teacher reads the rendered frames
-        video = pipe(audio, sampling_rate=sampling_rate, seed=args.seed)
-        return teacher.predict(torch.from_numpy(np.asarray(video.frames)).permute(0, 3, 1, 2).float() / 255).mouth_open.numpy()
+    def rendered_mouth(audio, sampling_rate):  # (T,) the mouth opening the reader sees in the rendered frames
+        frames = np.asarray(pipe(audio, sampling_rate=sampling_rate, seed=args.seed).frames)
+        if teacher is None:
+            return inner_lip_gap(mouth_landmarks(frames))
+        return teacher.predict(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255).mouth_open.numpy()
 
     for index, row in enumerate(tqdm(test, desc="GRID sentences")):
         gap = inner_lip_gap(mouth_landmarks(decode_frames(row)))
@@ -65,7 +73,8 @@ def main() -> None:
         measured.append(gap[:n])
     figures = {name: round(float(np.corrcoef(np.concatenate(mouths), np.concatenate(measured))[0, 1]), 4)
                for name, mouths in rendered.items()}
-    print(json.dumps({"model": args.model or "default", "grid_test_clips": len(test), "seed": args.seed, **figures},
+    print(json.dumps({"model": args.model or "default", "grid_test_clips": len(test), "seed": args.seed,
+                      "reader": args.reader, **figures},
                      indent=1))
 
 
