@@ -65,6 +65,9 @@ def parse_args(argv=None):
     parser.add_argument("--train_batch_size", type=int, default=8)
     parser.add_argument("--max_frames", type=int, default=75, help="random crops of at most this many frames (3 s)")
     parser.add_argument("--learning_rate", type=float, default=3e-4)
+    parser.add_argument("--dataloader_num_workers", type=int, default=0,
+                        help="processes that cut, re-record and extract the next batches while the model trains (0: "
+                             "the main process); each batch is drawn from its clips' ids, so the run is the same either way")
     parser.add_argument("--lr_warmup_steps", type=int, default=200)
     parser.add_argument("--gradient_accumulation_steps", type=int, default=1)
     parser.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default="no")
@@ -101,6 +104,8 @@ def parse_args(argv=None):
     for flag in ("channel_augmentation", "telephone_augmentation"):
         if not 0 <= getattr(args, flag) <= 1:
             parser.error(f"--{flag} {getattr(args, flag)}: give a share from 0 to 1")
+    if args.dataloader_num_workers < 0:
+        parser.error(f"--dataloader_num_workers {args.dataloader_num_workers}: give a count of processes (>= 0)")
     if args.content_anchor_weight < 0 or (args.content_anchor_weight > 0 and not args.init_model):
         parser.error("--content_anchor_weight: give a weight >= 0, and --init_model, whose encoder is the anchor")
     return args
@@ -254,6 +259,7 @@ def main(argv=None):
     train_dataloader = torch.utils.data.DataLoader(
         train_dataset, batch_size=args.train_batch_size, shuffle=True, collate_fn=collate_train,
         generator=torch.Generator().manual_seed(args.seed), drop_last=True,
+        num_workers=args.dataloader_num_workers, persistent_workers=args.dataloader_num_workers > 0,
     )
     trainable = [p for name, p in model.named_parameters() if name.startswith("encoder.")]  # stage 1: student only
     optimizer = torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=0.01)

@@ -102,6 +102,9 @@ def parse_args(argv=None):
     parser.add_argument("--motion_frames", type=int, default=32, help="frames of motion code per clip (shorter clips are skipped)")
     parser.add_argument("--max_shift", type=int, default=6, help="audio shifts (frames) the sync critic rejects")
     parser.add_argument("--learning_rate", type=float, default=2e-4)
+    parser.add_argument("--dataloader_num_workers", type=int, default=0,
+                        help="processes that decode the next batches' frames and audio while the model trains (0: the "
+                             "main process); each batch is drawn from its clips' indices, so the run is the same either way")
     parser.add_argument("--discriminator_learning_rate", type=float, default=2e-4)
     parser.add_argument("--lr_scheduler", choices=["constant", "constant_with_warmup", "linear", "cosine"],
                         default="constant",
@@ -147,7 +150,10 @@ def parse_args(argv=None):
     parser.add_argument("--cache_dir", default=str(Path.home() / ".cache" / "speech2video"),
                         help='the student\'s features of the clips are kept here for the next run (the eight most '
                              'recently used sets; "" to not keep them)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.dataloader_num_workers < 0:
+        parser.error(f"--dataloader_num_workers {args.dataloader_num_workers}: give a count of processes (>= 0)")
+    return args
 
 
 class Critics(torch.nn.Module):
@@ -234,6 +240,7 @@ def main(argv=None):
     train_dataloader = torch.utils.data.DataLoader(
         list(range(len(train_dataset))), batch_size=args.train_batch_size, shuffle=True, drop_last=True,
         generator=torch.Generator().manual_seed(args.seed), collate_fn=collate_train,
+        num_workers=args.dataloader_num_workers, persistent_workers=args.dataloader_num_workers > 0,
     )
     motion_encoder = MotionEncoder(config.motion_dim)
     critics = Critics(config)

@@ -38,6 +38,22 @@ def test_training_learns_checkpoints_and_resumes(corpus_with_targets, tmp_path):
     assert json.loads((output / "validation_metrics.json").read_text())  # finished after resuming at step 30
 
 
+def test_background_batch_workers_train_the_same_weights(corpus_with_targets, tmp_path):
+    """`--dataloader_num_workers` moves the batches' cutting and re-recording to other processes: each batch's
+    random draws come from its clips' ids, so the weights are the same to the bit."""
+    script = load_example_script("train_distillation")
+    common = ["--dataset_path", str(corpus_with_targets / "targets"), "--model_config",
+              str(corpus_with_targets / "config.json"), "--train_batch_size", "4", "--max_frames", "25",
+              "--max_train_steps", "4", "--channel_augmentation", "0.5", "--telephone_augmentation", "0.5",
+              "--max_speed_change", "0.2", "--validation_steps", "1000"]
+    for workers in (0, 1):
+        script.main([*common, "--output_dir", str(tmp_path / str(workers)), "--dataloader_num_workers", str(workers)])
+    in_main, in_worker = (Speech2VideoModel.from_pretrained(tmp_path / name).state_dict() for name in ("0", "1"))
+    assert all(torch.equal(in_main[name], in_worker[name]) for name in in_main)
+    with pytest.raises(SystemExit):
+        script.parse_args([*common, "--output_dir", str(tmp_path), "--dataloader_num_workers", "-1"])
+
+
 def test_lips_fine_tune_from_a_trained_model_on_a_mouth_only_corpus(corpus_with_targets, tmp_path, monkeypatch):
     """A real speaker's corpus with only mouth targets (`--teacher mouth`) beside a corpus with all three:
     `--init_model`, mouth loss only, the two corpora concatenated on the columns they share."""
@@ -244,7 +260,7 @@ def test_voice_statistics_fit_skips_the_wav2vec2_encoder_behind_zeroed_pooled_he
     from transformers import Wav2Vec2FeatureExtractor
 
     from conftest import tiny_config
-    from speech2video.training.distillation import _pooled_and_voice_statistics
+    from speech2video.training.distillation import _pooled_and_voice_statistics, _whole_clips
 
     encoder = Speech2VideoModel(tiny_config(voice_statistics_bands=8, voice_statistics_pitch=True)).encoder.eval()
     for head in (encoder.identity_head, encoder.emotion_head):
@@ -264,6 +280,11 @@ def test_voice_statistics_fit_skips_the_wav2vec2_encoder_behind_zeroed_pooled_he
     assert run[0].shape == (6, encoder.identity_head.projection.out_features)
     for with_encoder, without in zip(run, skipped):
         assert torch.equal(with_encoder, without)
+    # prepared ahead in a background process: the same random channels, in the same order, as in this one
+    with torch.no_grad():
+        in_this_process = torch.cat([encoder.voice_statistics.statistics(*inputs)
+                                     for inputs in _whole_clips(clips, extractor, channels=1)])
+    assert torch.equal(skipped[2], in_this_process)
 
 
 def test_random_channel_changes_the_recording_not_its_length_and_is_seeded():

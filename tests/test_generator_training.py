@@ -152,6 +152,24 @@ def test_train_only_flags_change_only_their_layers(corpus_with_targets, tmp_path
     assert {name.split(".")[1] for name in changed} == {"content_context", "mapping"}  # both learn
 
 
+def test_background_batch_workers_train_the_same_weights(corpus_with_targets, tmp_path):
+    """`--dataloader_num_workers` decodes the batches in other processes; each batch's windows are drawn from its
+    clips' indices, so the weights are the same to the bit."""
+    student = tmp_path / "student"
+    Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(student)
+    common = ["--dataset_path", str(corpus_with_targets / "targets"), "--student_model_path", str(student),
+              "--train_batch_size", "2", "--motion_frames", "16", "--max_train_steps", "3",
+              "--adversarial_start_step", "1", "--validation_steps", "100", "--checkpointing_steps", "100",
+              "--cache_dir", ""]
+    script = load_example_script("train_generator")
+    for workers in (0, 1):
+        script.main([*common, "--output_dir", str(tmp_path / str(workers)), "--dataloader_num_workers", str(workers)])
+    in_main, in_worker = (load_file(str(tmp_path / name / "model.safetensors")) for name in ("0", "1"))
+    assert all(torch.equal(in_main[name], in_worker[name]) for name in in_main)
+    with pytest.raises(SystemExit):
+        script.parse_args([*common, "--output_dir", str(tmp_path), "--dataloader_num_workers", "-1"])
+
+
 def test_widen_generator_renders_the_same_frames_and_lets_the_new_channels_learn():
     torch.manual_seed(0)
     model = Speech2VideoModel(tiny_config(reference_frame=True)).eval()
