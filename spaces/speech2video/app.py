@@ -115,7 +115,8 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(
             "# speech2video\nSpeech in, talking face out, **with no picture of the speaker**: the model "
             "infers identity cues, emotion and lip motion from the voice alone (Si et al., INTERSPEECH 2021). "
-            f"Up to {MAX_SECONDS} s of speech."
+            f"Up to {MAX_SECONDS} s of speech. The face's traits follow voice cues by the conventions of the "
+            "synthetic corpus it learnt from (its model card says which): they say nothing reliable about a real speaker."
         )
         with gr.Row():
             with gr.Column():

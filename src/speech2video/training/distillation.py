@@ -253,34 +253,14 @@ def _whole_clips(dataset, feature_extractor, channels: int = 0, seed: int = 0, n
     with `channels`, each clip is followed by that many `random_channel` recordings of it. With `narrowband`,
     the clip and those recordings are each heard over a telephone line (`telephone_line`)."""
     rng = np.random.default_rng(seed)
-    for row in dataset:
+    for row in tqdm(dataset, desc="narrowband voice statistics" if narrowband else "voice statistics"):
         audio = decode_audio(row)
         copies = [random_channel(audio, rng) for _ in range(channels)]
         versions = [audio] + copies
         if narrowband:
             versions = [telephone_line(version) for version in versions]
         for version in versions:
-            inputs = feature_extractor(version, sampling_rate=16_000, return_attention_mask=True, return_tensors="pt")
-            yield inputs.input_values, inputs.attention_mask
-
-
-class _WholeClipsInBackground(torch.utils.data.IterableDataset):
-    """`_whole_clips` run by one DataLoader worker, which decodes, re-records and extracts the next clips while
-    the main process computes on the last ones: the same inputs in the same order (one random stream)."""
-
-    def __init__(self, *whole_clips_args, **whole_clips_kwargs):
-        self.args, self.kwargs = whole_clips_args, whole_clips_kwargs
-
-    def __iter__(self):
-        return _whole_clips(*self.args, **self.kwargs)
-
-
-def _whole_clips_prepared_ahead(dataset, feature_extractor, channels: int = 0, seed: int = 0, narrowband: bool = False):
-    """`_whole_clips`, prepared in a background process, with a progress bar."""
-    clips = _WholeClipsInBackground(dataset, feature_extractor, channels, seed, narrowband)
-    loader = torch.utils.data.DataLoader(clips, batch_size=None, num_workers=1)  # one worker: one random stream
-    return tqdm(loader, total=len(dataset) * (1 + channels),
-                desc="narrowband voice statistics" if narrowband else "voice statistics")
+            yield feature_extractor(version, sampling_rate=16_000, return_attention_mask=True, return_tensors="pt")
 
 
 @torch.no_grad()
@@ -291,11 +271,10 @@ def _pooled_and_voice_statistics(encoder, dataset, feature_extractor, channels: 
     then not run."""
     identity, emotion, statistics = [], [], []
     pooled_heads_read = not encoder.reads_speaker_from_voice_statistics_only()
-    for input_values, attention_mask in _whole_clips_prepared_ahead(dataset, feature_extractor, channels, seed,
-                                                                    narrowband):
-        statistics.append(encoder.voice_statistics.statistics(input_values, attention_mask))
+    for inputs in _whole_clips(dataset, feature_extractor, channels, seed, narrowband):
+        statistics.append(encoder.voice_statistics.statistics(inputs.input_values, inputs.attention_mask))
         if pooled_heads_read:
-            hidden = encoder.wav2vec2(input_values).last_hidden_state
+            hidden = encoder.wav2vec2(inputs.input_values).last_hidden_state
             mask = torch.ones(hidden.shape[:2], dtype=torch.bool)
             identity.append(encoder.identity_head(hidden, mask))
             emotion.append(encoder.emotion_head(hidden, mask))
@@ -411,5 +390,5 @@ def fit_voice_statistics_scaler(model, dataset, feature_extractor, max_clips: in
     """Fit a new student's voice-statistics scaler on the first `max_clips` clips of `dataset` (whole clips)."""
     voice_statistics = model.encoder.voice_statistics
     clips = dataset.select(range(min(max_clips, len(dataset))))
-    voice_statistics.fit_scaler(torch.cat([voice_statistics.statistics(input_values, attention_mask)
-                                           for input_values, attention_mask in _whole_clips(clips, feature_extractor)]))
+    voice_statistics.fit_scaler(torch.cat([voice_statistics.statistics(inputs.input_values, inputs.attention_mask)
+                                           for inputs in _whole_clips(clips, feature_extractor)]))
