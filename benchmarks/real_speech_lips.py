@@ -59,7 +59,7 @@ def main() -> None:
 
     def rendered_mouth(audio, sampling_rate):  # (T,) the mouth opening the reader sees in the rendered frames
         frames = np.asarray(pipe(audio, sampling_rate=sampling_rate, seed=args.seed).frames)
-        if teacher is None:
+        if args.reader == "landmarks":
             return inner_lip_gap(mouth_landmarks(frames))
         return teacher.predict(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255).mouth_open.numpy()
 
