@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model, get_cosine_schedule_with_warmup
 
 from speech2video import Speech2VideoConfig, Speech2VideoModel
-from speech2video.teachers.targets import TARGETS_INFO
+from speech2video.teachers.targets import speaker_targets
 from speech2video.training.checkpointing import resume, save_checkpoint
 from speech2video.training.distillation import (MAX_SPEED_CHANGE, Augmentation, collate, content_anchor_loss,
                                                 distillation_losses, fit_voice_statistics_scaler, load_corpora)
@@ -111,30 +111,6 @@ def parse_args(argv=None):
     return args
 
 
-def speaker_targets(dataset_paths: list[str]) -> dict:
-    """What the identity and emotion teachers of the corpora give, read from those that have such targets, so a
-    corpus with mouth targets only may come first or beside them (their concatenation has no identity column):
-    {"identity_dim": size of the identity targets, "emotion_classes": tuple, "teacher": name}, keys left out
-    where no corpus has them."""
-    from datasets import load_from_disk
-
-    found: dict[str, set] = {}
-    for path in dataset_paths:
-        info_file = Path(path) / TARGETS_INFO
-        info = json.loads(info_file.read_text()) if info_file.exists() else {}
-        train = load_from_disk(path)["train"]
-        if "teacher_identity" in train.column_names:
-            found.setdefault("identity_dim", set()).add(len(train[0]["teacher_identity"]))
-            found.setdefault("teacher", set()).add(info.get("teacher"))
-        if info.get("emotion_classes"):
-            found.setdefault("emotion_classes", set()).add(tuple(info["emotion_classes"]))
-    for key, values in found.items():
-        if len(values) > 1:
-            raise SystemExit(f"the corpora's teachers disagree on {key} ({', '.join(sorted(map(str, values)))}): "
-                             "distil from one identity and one emotion teacher at a time")
-    return {key: values.pop() for key, values in found.items()}
-
-
 def build_model(args, train_dataset) -> Speech2VideoModel:
     """A student whose heads match the teachers' output spaces (from the targets saved with the corpus)."""
     needed = {"teacher_mouth_open", *(() if args.no_identity_distillation else ("teacher_identity",)),
@@ -142,7 +118,10 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
     missing = needed - set(train_dataset.column_names)
     if missing:
         raise SystemExit(f"the corpus has no {', '.join(sorted(missing))}: run examples/cache_teacher_targets.py first")
-    targets = speaker_targets(args.dataset_path)
+    try:
+        targets = speaker_targets(args.dataset_path)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     identity_dim = targets.get("identity_dim")
     if args.init_model:
         model = Speech2VideoModel.from_pretrained(args.init_model)

@@ -52,6 +52,7 @@ from speech2video.modeling_discriminators import (
 )
 from speech2video.modeling_speech2video import MOTION_WARMUP
 from speech2video.teachers.synthtalk import SynthTalkTeacher
+from speech2video.teachers.targets import speaker_targets
 from speech2video.training.checkpointing import resume, save_checkpoint
 from speech2video.training.distillation import load_corpora
 from speech2video.training.distributed import (average_gradients, require_replicated_parameters,
@@ -65,6 +66,20 @@ from speech2video.training.logs import log_step
 logger = logging.getLogger(__name__)
 
 
+def consistency_teacher(asked: str | None, dataset_paths: list[str]) -> str:
+    """The face teacher of the consistency losses: the one asked for, or by default the SynthTalk teacher unless
+    the corpora's targets name another (whose spaces it cannot read: dlib's identity, FER's emotions)."""
+    try:
+        targets_teacher = speaker_targets(dataset_paths).get("teacher")
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    foreign = targets_teacher not in (None, "SynthTalkTeacher")
+    if asked == "synthtalk" and foreign:
+        raise SystemExit(f"--teacher synthtalk: the corpora's identity and emotion targets are {targets_teacher}'s, "
+                         "which the SynthTalk teacher cannot read from the rendered frames; train with --teacher none")
+    return asked or ("none" if foreign else "synthtalk")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Stage 2: train the video generator on the student's features.")
     parser.add_argument("--dataset_path", required=True, nargs="+",
@@ -76,8 +91,10 @@ def parse_args(argv=None):
     parser.add_argument("--generator_channels", type=int, nargs="+", default=None,
                         help="widen the loaded generator to these channels per resolution (4x4 first); it renders "
                              "the same frames until the new channels learn")
-    parser.add_argument("--teacher", choices=["synthtalk", "none"], default="synthtalk",
-                        help="differentiable face teacher for the consistency losses (SynthTalk corpora)")
+    parser.add_argument("--teacher", choices=["synthtalk", "none"], default=None,
+                        help="differentiable face teacher for the consistency losses: the SynthTalk teacher reads "
+                             "SynthTalk faces in the space of its targets; default: synthtalk, unless the corpora's "
+                             "targets are another teacher's (real faces, `--teacher face`), then none")
     parser.add_argument("--conditioning", choices=["teacher", "student"], default="teacher",
                         help="identity and emotion inputs while training: the face teachers' targets (the student "
                              "predicts in their spaces and replaces them at inference) or the student's predictions")
@@ -191,6 +208,7 @@ def main(argv=None):
     output_dir.mkdir(parents=True, exist_ok=True)
 
     train_dataset = load_corpora(args.dataset_path, "train", drop=())
+    args.teacher = consistency_teacher(args.teacher, args.dataset_path)
     if "teacher_identity" not in train_dataset.column_names and (args.teacher != "none" or args.conditioning != "student"):
         raise SystemExit(f"{' '.join(args.dataset_path)}: no teacher targets (in every corpus): run "
                          "examples/cache_teacher_targets.py on it, or train with --teacher none --conditioning student "

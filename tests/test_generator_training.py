@@ -99,6 +99,38 @@ def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_
     assert config.identity_teacher is None and config.emotion_temperature == 1  # renders the student's probabilities
 
 
+def test_a_real_face_corpus_trains_without_the_synthtalk_teacher(corpus_with_targets, tmp_path):
+    """Targets of dlib and FER (`cache_teacher_targets.py --teacher face`) are spaces the SynthTalk teacher cannot
+    read: by default the generator then trains without it, and asking for it is refused before any step."""
+    import numpy as np
+    from datasets import load_from_disk
+
+    from speech2video.teachers.emotion import FER2013_CLASSES
+    from speech2video.teachers.targets import TARGETS_INFO
+
+    rng = np.random.default_rng(0)
+    corpus = load_from_disk(str(corpus_with_targets / "targets")).map(lambda row: {
+        "teacher_identity": rng.normal(0, 0.1, 128).tolist(), "teacher_emotion": rng.dirichlet(np.ones(7)).tolist()})
+    real = tmp_path / "real-targets"
+    corpus.save_to_disk(str(real))
+    (real / TARGETS_INFO).write_text(json.dumps({"teacher": "FaceTeacherPair", "emotion_classes": FER2013_CLASSES}))
+    student = tmp_path / "student"
+    Speech2VideoModel(tiny_config(identity_dim=128, emotion_labels=FER2013_CLASSES,
+                                  identity_teacher="dlib")).save_pretrained(student)
+    common = ["--dataset_path", str(real), "--student_model_path", str(student), "--output_dir", str(tmp_path / "g"),
+              "--train_batch_size", "2", "--motion_frames", "16", "--max_train_steps", "2",
+              "--adversarial_start_step", "1", "--validation_steps", "100", "--checkpointing_steps", "100",
+              "--cache_dir", ""]
+    script = load_example_script("train_generator")
+    with pytest.raises(SystemExit, match="FaceTeacherPair's.*--teacher none"):
+        script.main([*common, "--teacher", "synthtalk"])
+    script.main(common)
+    logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
+    assert len(logs) == 2 and "loss_teacher" not in logs[-1]
+    assert all(math.isfinite(value) for entry in logs for value in entry.values())
+    assert Speech2VideoModel.from_pretrained(tmp_path / "g").config.identity_teacher == "dlib"  # pictures read by dlib
+
+
 def test_reference_frames_train_a_picture_encoder_beside_the_speech_path(corpus_with_targets, tmp_path):
     """--reference_frames grows a reference encoder on a saved model (--generator_channels widens it) and trains
     it; the result renders with and without a picture."""

@@ -96,6 +96,13 @@ def test_targets_cache_adds_columns_of_the_right_lengths(corpus_path, tmp_path):
     row = emotion_only["test"][0]
     assert len(row["teacher_emotion"]) == 7 and "teacher_identity" not in row and "teacher_mouth_open" not in row
 
+    from datasets import DatasetDict
+
+    one_empty = cache_teacher_targets(DatasetDict(train=corpus["train"], validation=corpus["validation"].select([])),
+                                      teacher)  # a split whose only files were dropped
+    assert len(one_empty["validation"]) == 0
+    assert one_empty["validation"].features == one_empty["train"].features
+
 
 def test_mouth_teacher_script_writes_one_reading_per_frame(corpus_path, tmp_path):
     """`cache_teacher_targets.py --teacher mouth` (fitted on the pixels and the speech of the training split):

@@ -7,7 +7,10 @@ import pytest
 import torch
 
 from speech2video.teachers.alignment import FACE_TEMPLATE, crop_transforms, fill_gaps, smooth_landmarks
+from speech2video.teachers.base import FaceTeacher
 from speech2video.teachers.emotion import FER2013_CLASSES, EmotionTeacher
+from speech2video.teachers.mouth import MouthAppearanceTeacher
+from speech2video.teachers.targets import FaceTeacherPair, clip_targets
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # Logits of the Keras model on the 3 inputs of `pattern_inputs`, computed by the independent numpy
@@ -57,6 +60,33 @@ def test_emotion_teacher_is_differentiable_and_stays_frozen(emotion):
     emotion(frames)[:, FER2013_CLASSES.index("happy")].sum().backward()
     assert not emotion.training and frames.grad.abs().sum() > 0
     assert not any(parameter.requires_grad for parameter in emotion.parameters())
+
+
+class FrameNumber(FaceTeacher):
+    """A stand-in identity teacher whose output is the brightness of the frame it reads."""
+
+    input_size, classes, output_dim = 8, None, 1
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return frames.mean(dim=(1, 2, 3))[:, None]
+
+
+def test_the_identity_teacher_reads_evenly_spread_frames_and_the_emotion_teacher_all(emotion):
+    """`FaceTeacherPair` spares dlib's slow identity network: at most `identity_frames` frames a clip, first and
+    last included, whose mean is the clip's identity target; every frame gets an emotion and a mouth opening."""
+    frames = torch.arange(10.0)[:, None, None, None].expand(10, 3, 64, 64) / 100  # frame i has brightness i / 100
+    pair = FaceTeacherPair(identity=FrameNumber(), emotion=emotion, identity_frames=4)
+    output = pair.predict(frames)
+    np.testing.assert_allclose(output.identity[:, 0] * 100, [0, 3, 6, 9], atol=1e-4)
+    assert output.emotion_probs.shape == (10, len(FER2013_CLASSES))
+    np.testing.assert_allclose(clip_targets(pair, frames)["teacher_identity"], [0.045], atol=1e-6)
+    for every_frame in (FaceTeacherPair(identity=FrameNumber(), identity_frames=None),
+                        FaceTeacherPair(identity=FrameNumber(), identity_frames=32)):
+        np.testing.assert_allclose(every_frame.predict(frames).identity[:, 0] * 100, range(10), atol=1e-4)
+    with pytest.raises(ValueError, match="identity_frames"):
+        FaceTeacherPair(identity=FrameNumber(), identity_frames=0)
+    mouth = clip_targets(FaceTeacherPair(mouth=MouthAppearanceTeacher.fit(frames)), frames)["teacher_mouth_open"]
+    assert len(mouth) == 10 and mouth[0] == 1 and mouth[-1] == 0  # darker frames read as more open
 
 
 def test_gaps_are_filled_and_smoothing_keeps_a_still_face_still():
@@ -145,6 +175,8 @@ def test_identity_puts_one_person_closer_than_different_people(data, grid_clips)
     same_person = torch.dist(*grid)
     different_people = min(torch.dist(a, b) for index, a in enumerate(others) for b in others[index + 1:])
     assert same_person < 0.6 < different_people, (same_person, different_people)
+    crops = grid_clips[0][1][:2]  # decoded frames lie channels-last in memory; a picture need not
+    torch.testing.assert_close(identity.predict(crops.contiguous()), identity.predict(crops))
 
 
 def mouth_frames(openings, size=64, seed=0):

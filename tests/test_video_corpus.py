@@ -184,3 +184,26 @@ def test_mouth_landmarks_find_the_lips_and_the_still_mouth_scores_worse(built):
     assert gap[speech_start:silence_start].mean() > gap[silence_start + 2:].mean() + 0.75
     assert landmark_distance(mouth, mouth) == 0.0
     assert landmark_distance(mouth_landmarks(np.repeat(frames[:1], len(frames), 0)), mouth) > 0.5
+
+
+@pytest.mark.skipif(not GRID.is_dir(), reason="needs ../shared/data/grid_s1")
+def test_the_face_teachers_give_a_real_corpus_every_target_stage_1_needs(built, tmp_path):
+    """The quick start's own-video path: `cache_teacher_targets.py --teacher face` writes dlib's identity, FER's
+    emotions and the mouth teacher's opening of every frame, from which stage 1 builds a student in those spaces."""
+    from datasets import load_from_disk
+
+    from conftest import load_example_script
+    from speech2video.teachers.emotion import FER2013_CLASSES
+
+    built[0].save_to_disk(str(tmp_path / "corpus"))
+    load_example_script("cache_teacher_targets").main(["--dataset_path", str(tmp_path / "corpus"), "--teacher", "face",
+                                                       "--identity_frames", "4", "--output_dir", str(tmp_path / "targets")])
+    cached = load_from_disk(str(tmp_path / "targets"))
+    for split in cached.values():
+        for row in split:
+            assert len(row["teacher_identity"]) == 128 and len(row["teacher_emotion"]) == len(FER2013_CLASSES)
+            assert len(row["teacher_mouth_open"]) == row["num_frames"]
+    script = load_example_script("train_distillation")
+    args = script.parse_args(["--dataset_path", str(tmp_path / "targets"), "--output_dir", str(tmp_path / "student")])
+    config = script.build_model(args, script.load_corpora(args.dataset_path, "train")).config
+    assert config.identity_dim == 128 and config.emotion_labels == FER2013_CLASSES and config.identity_teacher == "dlib"

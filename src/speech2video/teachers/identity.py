@@ -33,5 +33,5 @@ class IdentityTeacher(FaceTeacher):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         chips = (self.prepare(frames.detach().float().cpu()).clamp(0, 1) * 255).round().to(torch.uint8)
-        chips = list(chips.permute(0, 2, 3, 1).numpy())
+        chips = list(np.ascontiguousarray(chips.permute(0, 2, 3, 1).numpy()))  # dlib takes C-ordered (S, S, 3) only
         return torch.from_numpy(np.array(self.network.compute_face_descriptor(chips), dtype=np.float32)).to(frames.device)
