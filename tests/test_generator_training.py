@@ -69,6 +69,14 @@ def test_generator_training_is_finite_learns_and_resumes(corpus_with_targets, tm
     assert [entry["lr"] for entry in logs[-2:]] == pytest.approx([2e-3 * 2 / 28, 2e-3 / 28])  # the schedule at its step
 
 
+def few_steps(corpus, student, output, steps: int, adversarial_start: int) -> list[str]:
+    """train_generator.py's arguments for a few steps on a tiny corpus, without the student-feature cache."""
+    return ["--dataset_path", str(corpus), "--student_model_path", str(student), "--output_dir", str(output),
+            "--train_batch_size", "2", "--motion_frames", "16", "--max_train_steps", str(steps),
+            "--adversarial_start_step", str(adversarial_start), "--validation_steps", "100",
+            "--checkpointing_steps", "100", "--cache_dir", ""]
+
+
 def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_with_targets, tmp_path):
     """A real single-speaker corpus (GRID) has no teacher columns: --teacher none --conditioning student."""
     from datasets import load_from_disk
@@ -78,10 +86,7 @@ def test_a_corpus_without_teacher_targets_trains_on_the_students_outputs(corpus_
     corpus.remove_columns(["teacher_identity", "teacher_emotion", "teacher_mouth_open"]).save_to_disk(str(plain))
     student = tmp_path / "student"
     Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(student)
-    common = ["--dataset_path", str(plain), "--student_model_path", str(student), "--output_dir", str(tmp_path / "g"),
-              "--train_batch_size", "2", "--motion_frames", "16", "--max_train_steps", "4",
-              "--adversarial_start_step", "2", "--validation_steps", "100", "--checkpointing_steps", "100",
-              "--cache_dir", ""]
+    common = few_steps(plain, student, tmp_path / "g", steps=4, adversarial_start=2)
     script = load_example_script("train_generator")
     with pytest.raises(SystemExit, match="no teacher targets.*--teacher none --conditioning student"):
         script.main(common)
@@ -117,10 +122,7 @@ def test_a_real_face_corpus_trains_without_the_synthtalk_teacher(corpus_with_tar
     student = tmp_path / "student"
     Speech2VideoModel(tiny_config(identity_dim=128, emotion_labels=FER2013_CLASSES,
                                   identity_teacher="dlib")).save_pretrained(student)
-    common = ["--dataset_path", str(real), "--student_model_path", str(student), "--output_dir", str(tmp_path / "g"),
-              "--train_batch_size", "2", "--motion_frames", "16", "--max_train_steps", "2",
-              "--adversarial_start_step", "1", "--validation_steps", "100", "--checkpointing_steps", "100",
-              "--cache_dir", ""]
+    common = few_steps(real, student, tmp_path / "g", steps=2, adversarial_start=1)
     script = load_example_script("train_generator")
     with pytest.raises(SystemExit, match="FaceTeacherPair's.*--teacher none"):
         script.main([*common, "--teacher", "synthtalk"])
