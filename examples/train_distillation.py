@@ -128,6 +128,10 @@ def build_model(args, train_dataset) -> Speech2VideoModel:
         if identity_dim is not None and identity_dim != model.config.identity_dim:
             raise SystemExit(f"{args.init_model} predicts {model.config.identity_dim}-d identities, the corpus's "
                              f"teacher gives {identity_dim}")
+        classes = list(targets.get("emotion_classes") or model.config.emotion_labels)
+        if not args.no_emotion_distillation and classes != list(model.config.emotion_labels):
+            raise SystemExit(f"{args.init_model} predicts the emotions {', '.join(model.config.emotion_labels)}, the "
+                             f"corpus's teacher gives {', '.join(classes)}")
         return model
     overrides = json.loads(Path(args.model_config).read_text()) if args.model_config else {}
     overrides.setdefault("voice_statistics_bands", args.voice_statistics_bands)

@@ -224,6 +224,14 @@ def main(argv=None):
     if args.reference_mouth_box:  # otherwise as the model has it
         reference_settings["reference_mouth_box"] = args.reference_mouth_box
     model = Speech2VideoModel.from_pretrained(args.student_model_path, **reference_settings)
+    if args.conditioning == "teacher" and "teacher_identity" in train_dataset.column_names:
+        targets = train_dataset[0]  # the generator is given these in the spaces the student predicts in
+        given = (len(targets["teacher_identity"]), len(targets["teacher_emotion"]))
+        predicted = (model.config.identity_dim, len(model.config.emotion_labels))
+        if given != predicted:
+            raise SystemExit(f"the corpora's targets are {given[0]}-d identities and {given[1]} emotions, but "
+                             f"{args.student_model_path} predicts {predicted[0]}-d identities and {predicted[1]} "
+                             "emotions: train a student on these corpora first (examples/train_distillation.py)")
     if args.model_config:  # a fresh generator of another shape around the trained student
         student = model
         config = student.config.to_dict() | json.loads(Path(args.model_config).read_text())

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import load_example_script
+from conftest import load_example_script, tiny_config
 from speech2video import Speech2VideoModel
 from speech2video.data.synthtalk import EMOTIONS
 
@@ -133,6 +133,12 @@ def test_a_new_student_takes_its_speaker_spaces_from_the_corpora_with_speaker_ta
         assert config.identity_dim == 14 and config.emotion_labels == list(EMOTIONS)
     with pytest.raises(SystemExit, match=r"disagree on identity_dim \(14, 3\)"):
         build(corpus_with_targets / "targets", tmp_path / "other")
+    other_emotions = tmp_path / "other-emotions"  # a model to fine-tune must predict the teacher's emotion classes
+    Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=["calm", "tense"])).save_pretrained(other_emotions)
+    args = script.parse_args(["--dataset_path", str(corpus_with_targets / "targets"), "--output_dir", str(tmp_path / "out"),
+                              "--init_model", str(other_emotions)])
+    with pytest.raises(SystemExit, match="predicts the emotions calm, tense, the corpus's teacher gives neutral"):
+        script.build_model(args, script.load_corpora(args.dataset_path, "train"))
 
 
 def test_fit_voice_statistics_adds_read_outs_and_keeps_the_rest(corpus_with_targets, tmp_path, capsys):

@@ -126,6 +126,10 @@ def test_a_real_face_corpus_trains_without_the_synthtalk_teacher(corpus_with_tar
     script = load_example_script("train_generator")
     with pytest.raises(SystemExit, match="FaceTeacherPair's.*--teacher none"):
         script.main([*common, "--teacher", "synthtalk"])
+    synthtalk_student = tmp_path / "synthtalk-student"  # a student of SynthTalk's spaces cannot stand in for dlib's
+    Speech2VideoModel(tiny_config(identity_dim=14, emotion_labels=list(EMOTIONS))).save_pretrained(synthtalk_student)
+    with pytest.raises(SystemExit, match="128-d identities and 7 emotions.*predicts 14-d identities and 6 emotions"):
+        script.main(few_steps(real, synthtalk_student, tmp_path / "g", steps=2, adversarial_start=1))
     script.main(common)
     logs = [json.loads(line) for line in (tmp_path / "g" / "losses.jsonl").read_text().splitlines()]
     assert len(logs) == 2 and "loss_teacher" not in logs[-1]
