@@ -36,7 +36,7 @@ from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model, get_cosine_sch
 
 from speech2video import Speech2VideoConfig, Speech2VideoModel
 from speech2video.teachers.targets import speaker_targets
-from speech2video.training.checkpointing import resume, save_checkpoint
+from speech2video.training.checkpointing import find_checkpoint, resume, save_checkpoint
 from speech2video.training.distillation import (MAX_SPEED_CHANGE, Augmentation, collate, content_anchor_loss,
                                                 distillation_losses, fit_voice_statistics_scaler, load_corpora)
 from speech2video.training.distributed import (average_gradients, require_replicated_parameters,
@@ -95,7 +95,8 @@ def parse_args(argv=None):
     parser.add_argument("--validation_steps", type=int, default=250)
     parser.add_argument("--checkpointing_steps", type=int, default=500)
     parser.add_argument("--checkpoints_total_limit", type=int, default=2)
-    parser.add_argument("--resume_from_checkpoint", default=None, help='a checkpoint folder or "latest"')
+    parser.add_argument("--resume_from_checkpoint", default=None,
+                        help='a checkpoint folder, the name of one in --output_dir (checkpoint-500) or "latest"')
     parser.add_argument("--report_to", default=None, help='e.g. "tensorboard" (logs under output_dir/logs)')
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -108,6 +109,10 @@ def parse_args(argv=None):
         parser.error(f"--dataloader_num_workers {args.dataloader_num_workers}: give a count of processes (>= 0)")
     if args.content_anchor_weight < 0 or (args.content_anchor_weight > 0 and not args.init_model):
         parser.error("--content_anchor_weight: give a weight >= 0, and --init_model, whose encoder is the anchor")
+    try:  # before the corpora load
+        find_checkpoint(Path(args.output_dir), args.resume_from_checkpoint)
+    except FileNotFoundError as error:
+        parser.error(f"--resume_from_checkpoint: {error}")
     return args
 
 

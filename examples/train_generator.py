@@ -53,7 +53,7 @@ from speech2video.modeling_discriminators import (
 from speech2video.modeling_speech2video import MOTION_WARMUP
 from speech2video.teachers.synthtalk import SynthTalkTeacher
 from speech2video.teachers.targets import speaker_targets
-from speech2video.training.checkpointing import resume, save_checkpoint
+from speech2video.training.checkpointing import find_checkpoint, resume, save_checkpoint
 from speech2video.training.distillation import load_corpora
 from speech2video.training.distributed import (average_gradients, require_replicated_parameters,
                                                warn_if_one_cpu_thread)
@@ -161,7 +161,8 @@ def parse_args(argv=None):
     parser.add_argument("--validation_clips", type=int, default=8, help="validation clips of val_l1")
     parser.add_argument("--checkpointing_steps", type=int, default=500)
     parser.add_argument("--checkpoints_total_limit", type=int, default=2)
-    parser.add_argument("--resume_from_checkpoint", default=None, help='a checkpoint folder or "latest"')
+    parser.add_argument("--resume_from_checkpoint", default=None,
+                        help='a checkpoint folder, the name of one in --output_dir (checkpoint-500) or "latest"')
     parser.add_argument("--report_to", default=None, help='e.g. "tensorboard" (logs under output_dir/logs)')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache_dir", default=str(Path.home() / ".cache" / "speech2video"),
@@ -170,6 +171,10 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.dataloader_num_workers < 0:
         parser.error(f"--dataloader_num_workers {args.dataloader_num_workers}: give a count of processes (>= 0)")
+    try:  # before the corpora load
+        find_checkpoint(Path(args.output_dir), args.resume_from_checkpoint)
+    except FileNotFoundError as error:
+        parser.error(f"--resume_from_checkpoint: {error}")
     return args
 
 

@@ -171,3 +171,27 @@ def test_resuming_drops_the_log_entries_the_run_takes_again(tmp_path):
     drop_logs_after(tmp_path, 5)
     assert (tmp_path / "losses.jsonl").read_text() == "\n".join(lines[:5]) + "\n"
     drop_logs_after(tmp_path / "elsewhere", 5)  # no log yet: nothing to do
+
+
+def test_the_checkpoint_to_resume_is_found_as_diffusers_scripts_take_it(tmp_path, caplog):
+    """A folder, a name inside the output dir, or "latest"; a missing one is refused before any corpus loads."""
+    from conftest import load_example_script
+    from speech2video.training.checkpointing import find_checkpoint, resume
+
+    for step in (500, 1000):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    assert find_checkpoint(tmp_path, "latest") == tmp_path / "checkpoint-1000"
+    assert find_checkpoint(tmp_path, "checkpoint-500") == tmp_path / "checkpoint-500"
+    assert find_checkpoint(tmp_path, str(tmp_path / "checkpoint-500")) == tmp_path / "checkpoint-500"
+    assert find_checkpoint(tmp_path / "new-run", "latest") is None and find_checkpoint(tmp_path, None) is None
+    with caplog.at_level("INFO"):
+        assert resume(None, tmp_path / "new-run", "latest") == 0
+    assert "starting a new run" in caplog.text
+    with pytest.raises(FileNotFoundError, match="checkpoint-700"):
+        find_checkpoint(tmp_path, "checkpoint-700")
+    for script in ("train_distillation", "train_generator"):
+        arguments = ["--dataset_path", "corpus", "--output_dir", str(tmp_path), "--resume_from_checkpoint", "checkpoint-700"]
+        if script == "train_generator":
+            arguments += ["--student_model_path", "student"]
+        with pytest.raises(SystemExit):
+            load_example_script(script).parse_args(arguments)

@@ -34,18 +34,33 @@ def latest_checkpoint(output_dir: Path) -> Path | None:
     return checkpoints[-1] if checkpoints else None
 
 
+def find_checkpoint(output_dir: Path, checkpoint: str | os.PathLike | None) -> Path | None:
+    """The folder `--resume_from_checkpoint` names: "latest" (the newest in `output_dir`; None while there is none),
+    a folder, or a folder name inside `output_dir` (`checkpoint-500`, as diffusers' scripts take it); None for None.
+    Raises FileNotFoundError for a folder that is in neither place."""
+    if checkpoint is None:
+        return None
+    if checkpoint == "latest":
+        return latest_checkpoint(output_dir)
+    for folder in (Path(checkpoint), output_dir / checkpoint):
+        if folder.is_dir():
+            return folder
+    raise FileNotFoundError(f"no checkpoint folder {checkpoint} (nor {output_dir / checkpoint}): give a "
+                            'checkpoint-<step> folder of the run or "latest"')
+
+
 def checkpoint_step(folder: str | os.PathLike) -> int:
     """The training step a checkpoint folder was saved at."""
     return int(Path(folder).name.split("-")[1])
 
 
 def resume(accelerator, output_dir: Path, checkpoint: str | os.PathLike | None) -> int:
-    """Load `checkpoint` (a folder, "latest" for the newest in `output_dir`, or None) into the prepared
-    objects; returns its step, 0 when there is none. The log entries after that step are dropped: the resumed
-    run logs those steps again."""
-    if checkpoint == "latest":
-        checkpoint = latest_checkpoint(output_dir)
-    if not checkpoint:
+    """Load `checkpoint` (as `find_checkpoint` reads it) into the prepared objects; returns its step, 0 when there
+    is none. The log entries after that step are dropped: the resumed run logs those steps again."""
+    asked, checkpoint = checkpoint, find_checkpoint(output_dir, checkpoint)
+    if checkpoint is None:
+        if asked == "latest":
+            logger.info("no checkpoint in %s yet: starting a new run", output_dir)
         return 0
     accelerator.load_state(str(checkpoint))
     step = checkpoint_step(checkpoint)
