@@ -149,3 +149,22 @@ def test_in_a_real_browser_upload_generate_and_play(client, browser, tmp_path):
     assert abs(duration - soundfile.info(app.EXAMPLES[0]).duration) < 0.2
     browser.save_screenshot(str(tmp_path / "space.png"))
     assert (tmp_path / "space.png").stat().st_size > 10_000
+
+
+def test_a_model_folder_of_ones_own_joins_the_menu_as_the_default(client, tiny_model_dir, monkeypatch, capsys):
+    """`app.py --model FOLDER` (a model saved by the training scripts) puts it first in the menu, and it renders;
+    a folder without a model is refused before the Space starts."""
+    import runpy
+    import sys
+
+    _, app, _ = client
+    demo = app.build_demo((str(tiny_model_dir),))
+    menu = next(block for block in demo.blocks.values() if isinstance(block, app.gr.Dropdown) and block.label == "Model")
+    assert menu.value == str(tiny_model_dir) and [tuple(choice) for choice in menu.choices][0] == (tiny_model_dir.name,
+                                                                                                  str(tiny_model_dir))
+    video, _, _ = app.generate(str(app.EXAMPLES[0]), None, str(tiny_model_dir), "auto", 0, 1.0)
+    assert len(read_video(video)[0]) > 0
+    monkeypatch.setattr(sys, "argv", [str(APP), "--model", str(tiny_model_dir.parent / "no-model-here")])
+    with pytest.raises(SystemExit):
+        runpy.run_path(str(APP), run_name="__main__")
+    assert "no config.json there" in capsys.readouterr().err

@@ -1,13 +1,16 @@
 """speech2video Space: a voice in, a talking face out, with no picture of the speaker (or, to compare, with
 one: the static-image baseline).
 
-Runs on Hugging Face Spaces (see README.md) and locally from the repository:
+Runs on Hugging Face Spaces (see README.md) and locally from the repository, also with models of your own
+(folders saved by the training scripts), which then come first in the model menu:
 
     python spaces/speech2video/app.py
+    python spaces/speech2video/app.py --model outputs/my-model
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import shutil
 import tempfile
@@ -107,9 +110,11 @@ def new_output_folder() -> Path:
     return Path(tempfile.mkdtemp(dir=OUTPUT_ROOT))
 
 
-def build_demo() -> gr.Blocks:
-    models = embedded_models()
-    default = DEFAULT_MODEL if DEFAULT_MODEL in models else models[0]
+def build_demo(model_folders: tuple[str, ...] = ()) -> gr.Blocks:
+    """The Space; `model_folders` (models saved by the training scripts) join the embedded ones, the first as
+    the default."""
+    models = [(Path(folder).name, str(folder)) for folder in model_folders] + [(name, name) for name in embedded_models()]
+    default = str(model_folders[0]) if model_folders else DEFAULT_MODEL
     emotions = emotion_choices(default)
     with gr.Blocks(title="speech2video", delete_cache=(600, 3600)) as demo:
         gr.Markdown(
@@ -146,4 +151,11 @@ def build_demo() -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    build_demo().launch(max_file_size=MAX_UPLOAD)
+    parser = argparse.ArgumentParser(description="The speech2video Space, locally.")
+    parser.add_argument("--model", action="append", default=[],
+                        help="a model folder of your own (repeat for several); the first is the default")
+    args = parser.parse_args()
+    for folder in args.model:
+        if not (Path(folder) / "config.json").is_file():
+            parser.error(f"--model {folder}: no config.json there (give a folder saved by a training script)")
+    build_demo(tuple(args.model)).launch(max_file_size=MAX_UPLOAD)
